@@ -1,0 +1,82 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Length, Max, MaxLength, Min } from 'class-validator';
+import { Alert, ALERT_STATUSES, type AlertStatus, SEVERITIES, type Severity } from './alert.entity';
+
+export class CreateAlertDto {
+  @ApiProperty({ minLength: 1, maxLength: 200 })
+  @IsString()
+  @Length(1, 200)
+  title: string;
+
+  @ApiProperty({ enum: SEVERITIES })
+  @IsIn(SEVERITIES, { message: `severity must be one of ${SEVERITIES.join(', ')}` })
+  severity: Severity;
+
+  @ApiProperty({ minLength: 1, maxLength: 100 })
+  @IsString()
+  @Length(1, 100)
+  source: string;
+
+  @ApiPropertyOptional({ maxLength: 10_000 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(10_000)
+  description?: string;
+}
+
+export class UpdateAlertDto {
+  @ApiProperty({ enum: ALERT_STATUSES })
+  @IsIn(ALERT_STATUSES, { message: `status must be one of ${ALERT_STATUSES.join(', ')}` })
+  status: AlertStatus;
+}
+
+export class ListAlertsQuery {
+  @ApiPropertyOptional({ enum: ALERT_STATUSES })
+  @IsOptional()
+  @IsIn(ALERT_STATUSES, { message: `status must be one of ${ALERT_STATUSES.join(', ')}` })
+  status?: AlertStatus;
+
+  @ApiPropertyOptional({ enum: SEVERITIES })
+  @IsOptional()
+  @IsIn(SEVERITIES, { message: `severity must be one of ${SEVERITIES.join(', ')}` })
+  severity?: Severity;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'cursor: the id of the last alert of the previous page, or an ISO 8601 time' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  before?: string;
+}
+
+export interface AlertView {
+  id: string;
+  title: string;
+  severity: Severity;
+  source: string;
+  description: string | null;
+  status: AlertStatus;
+  created_at: string;
+  updated_at: string;
+}
+
+export function toAlertView(alert: Alert): AlertView {
+  return {
+    id: alert.id,
+    title: alert.title,
+    severity: alert.severity,
+    source: alert.source,
+    description: alert.description,
+    status: alert.status,
+    created_at: alert.createdAt.toISOString(),
+    updated_at: alert.updatedAt.toISOString(),
+  };
+}

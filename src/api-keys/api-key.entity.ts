@@ -1,0 +1,43 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import type { Permission } from '../auth/permissions';
+
+/** An API key record. The key itself is never stored: only its SHA-256 hash. */
+@Entity('api_keys')
+export class ApiKey {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ name: 'service_name', type: 'varchar', length: 100 })
+  serviceName: string;
+
+  @Column({ name: 'key_prefix', type: 'varchar', length: 15 })
+  keyPrefix: string;
+
+  @Column({ name: 'key_hash', type: 'char', length: 64 })
+  keyHash: string;
+
+  /** The hash of the secret replaced by the last rotation, accepted until previousKeyValidUntil. */
+  @Column({ name: 'previous_key_hash', type: 'char', length: 64, nullable: true })
+  previousKeyHash: string | null;
+
+  @Column({ name: 'previous_key_valid_until', type: 'timestamptz', nullable: true })
+  previousKeyValidUntil: Date | null;
+
+  @Column({ type: 'text', array: true })
+  permissions: Permission[];
+
+  @Column({ name: 'created_by', type: 'varchar', length: 100 })
+  createdBy: string;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @Column({ name: 'expires_at', type: 'timestamptz' })
+  expiresAt: Date;
+
+  @Column({ name: 'last_used_at', type: 'timestamptz', nullable: true })
+  lastUsedAt: Date | null;
+
+  @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
+  revokedAt: Date | null;
+}

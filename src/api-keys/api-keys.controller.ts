@@ -1,0 +1,45 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import type { Request } from 'express';
+import { CurrentPrincipal, RequirePermissions } from '../auth/auth.decorators';
+import type { Principal } from '../auth/principal';
+import { clientInfo } from '../common/client-info';
+import { UuidParamPipe } from '../common/uuid-param.pipe';
+import { ApiKeyView, CreateApiKeyDto, IssuedApiKeyView, RotateApiKeyDto } from './api-keys.dto';
+import { ApiKeysService } from './api-keys.service';
+
+@ApiTags('api-keys')
+@Controller('auth/api-keys')
+export class ApiKeysController {
+  constructor(private readonly apiKeys: ApiKeysService) {}
+
+  @Post()
+  @RequirePermissions('users:manage')
+  create(@Body() dto: CreateApiKeyDto, @CurrentPrincipal() principal: Principal, @Req() req: Request): Promise<IssuedApiKeyView> {
+    return this.apiKeys.create(dto, principal, clientInfo(req));
+  }
+
+  @Get()
+  @RequirePermissions('users:manage')
+  list(): Promise<ApiKeyView[]> {
+    return this.apiKeys.list();
+  }
+
+  @Post(':id/rotate')
+  @RequirePermissions('users:manage')
+  rotate(
+    @Param('id', UuidParamPipe) id: string,
+    @Body() dto: RotateApiKeyDto,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: Request,
+  ): Promise<IssuedApiKeyView> {
+    return this.apiKeys.rotate(id, dto.grace_period_seconds ?? 0, principal, clientInfo(req));
+  }
+
+  @Delete(':id')
+  @RequirePermissions('users:manage')
+  @HttpCode(204)
+  revoke(@Param('id', UuidParamPipe) id: string, @CurrentPrincipal() principal: Principal, @Req() req: Request): Promise<void> {
+    return this.apiKeys.revoke(id, principal, clientInfo(req));
+  }
+}

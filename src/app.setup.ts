@@ -1,0 +1,68 @@
+import * as path from 'node:path';
+import { Logger as NestLogger, ValidationPipe } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import cookieParser from 'cookie-parser';
+import express, { NextFunction, Request, Response } from 'express';
+import helmet from 'helmet';
+import { Logger } from 'nestjs-pino';
+import { AuthenticatingWsAdapter } from './realtime/authenticating-ws-adapter';
+import { HttpExceptionFilter, sendError } from './common/http-exception.filter';
+import { AppConfig } from './config/app-config';
+
+export const API_PREFIX = 'api/v1';
+export const PUBLIC_DIR = path.resolve(__dirname, '..', '..', 'public');
+const BODY_LIMIT = '100kb';
+
+/** The one function that configures an app: main.ts and every e2e test call it. */
+export function configureApp(app: NestExpressApplication): NestExpressApplication {
+  const config = app.get(AppConfig);
+  app.useLogger(app.get(Logger));
+  app.flushLogs();
+  if (config.trustProxy !== undefined) app.set('trust proxy', config.trustProxy);
+  app.disable('x-powered-by');
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          connectSrc: ["'self'"],
+          objectSrc: ["'none'"],
+          frameAncestors: ["'none'"],
+          baseUri: ["'none'"],
+          formAction: ["'self'"],
+        },
+      },
+      crossOriginEmbedderPolicy: false,
+    }),
+  );
+  app.use(cookieParser());
+  app.use(express.json({ limit: BODY_LIMIT }));
+  const parserLogger = new NestLogger('BodyParser');
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => sendError(error, req, res, parserLogger));
+  app.setGlobalPrefix(API_PREFIX, { exclude: ['healthz', 'readyz'] });
+  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  app.useGlobalFilters(new HttpExceptionFilter());
+  app.useWebSocketAdapter(new AuthenticatingWsAdapter(app));
+  app.useStaticAssets(PUBLIC_DIR, { index: 'index.html', dotfiles: 'ignore' });
+  setUpOpenApi(app);
+  return app;
+}
+
+function setUpOpenApi(app: NestExpressApplication): void {
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('AuroraSOC API')
+      .setDescription('Authentication, users, API keys, alerts and audit of the AuroraSOC platform')
+      .setVersion('1')
+      .addBearerAuth()
+      .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'api_key')
+      .addCookieAuth('access_token')
+      .build(),
+  );
+  SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
+}

@@ -1,0 +1,26 @@
+import type { AuditEvent } from './audit-event.entity';
+
+/** The contract's shape of an audit event. */
+export interface AuditEventView {
+  id: string;
+  type: string;
+  outcome: 'success' | 'failure';
+  actor: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  reason: string | null;
+  created_at: string;
+}
+
+export function toAuditEventView(event: AuditEvent): AuditEventView {
+  return {
+    id: event.id === undefined ? event.id : String(event.id),
+    type: event.type,
+    outcome: event.outcome,
+    actor: event.actor,
+    ip: event.ip,
+    user_agent: event.userAgent,
+    reason: event.reason,
+    created_at: new Date(event.createdAt).toISOString(),
+  };
+}

@@ -1,0 +1,50 @@
+import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { clientInfo } from '../common/client-info';
+import { AuthCookie } from './auth-cookie';
+import { CurrentPrincipal, Public, RequirePermissions } from './auth.decorators';
+import { LoginDto, MeView } from './auth.dto';
+import { AuthService, IssuedToken } from './auth.service';
+import { LoginRateLimit } from './login-rate-limit';
+import type { Principal } from './principal';
+
+@ApiTags('auth')
+@Controller('auth')
+export class AuthController {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly cookie: AuthCookie,
+  ) {}
+
+  @Post('token')
+  @Public()
+  @LoginRateLimit()
+  @HttpCode(200)
+  async login(@Body() dto: LoginDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<IssuedToken> {
+    const issued = await this.auth.login(dto.username, dto.password, clientInfo(req));
+    this.cookie.set(res, issued.access_token, issued.expires_in);
+    return issued;
+  }
+
+  @Post('logout')
+  @RequirePermissions()
+  @HttpCode(204)
+  async logout(@CurrentPrincipal() principal: Principal, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<void> {
+    await this.auth.logout(principal, clientInfo(req));
+    this.cookie.clear(res);
+  }
+
+  @Get('me')
+  @RequirePermissions()
+  me(@CurrentPrincipal() principal: Principal): MeView {
+    const view: MeView = {
+      sub: principal.sub,
+      role: principal.role,
+      permissions: principal.permissions,
+      auth_method: principal.kind === 'api_key' ? 'api_key' : 'jwt',
+    };
+    if (principal.keyPrefix) view.key_prefix = principal.keyPrefix;
+    return view;
+  }
+}

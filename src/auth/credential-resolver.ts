@@ -1,0 +1,93 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { Injectable } from '@nestjs/common';
+import { ApiKeysService } from '../api-keys/api-keys.service';
+import { permissionsOf } from './permissions';
+import type { AuthResult, CredentialSource } from './principal';
+import { SessionRegistry } from './session-registry';
+import { TokenService } from './token.service';
+
+export const AUTH_COOKIE = 'access_token';
+export const API_KEY_HEADER = 'x-api-key';
+
+/** What a request carries that may identify its caller. */
+export interface CredentialCarrier {
+  headers: IncomingHttpHeaders;
+  cookies?: Record<string, string | undefined>;
+  /** Only the WebSocket handshake passes this: a token in a REST URL is never accepted. */
+  queryToken?: string | null;
+}
+
+const BEARER = /^Bearer +([^\s]+) *$/i;
+
+/**
+ * Who is calling. The one place that reads credentials, in the contract's order: Bearer header,
+ * X-API-Key, the access_token cookie, then (WebSocket handshake only) ?token=. The first credential
+ * present decides; a bad one is a failure, never a fall-through to the next.
+ */
+@Injectable()
+export class CredentialResolver {
+  constructor(
+    private readonly tokens: TokenService,
+    private readonly sessions: SessionRegistry,
+    private readonly apiKeys: ApiKeysService,
+  ) {}
+
+  async resolve(carrier: CredentialCarrier): Promise<AuthResult> {
+    const authorization = carrier.headers.authorization;
+    if (authorization !== undefined) {
+      const match = BEARER.exec(authorization);
+      if (!match) return { ok: false, reason: 'malformed_authorization_header', method: 'jwt' };
+      return this.resolveToken(match[1], 'bearer');
+    }
+    const apiKey = carrier.headers[API_KEY_HEADER];
+    if (apiKey !== undefined) {
+      if (typeof apiKey !== 'string') return { ok: false, reason: 'malformed_api_key', method: 'api_key' };
+      return this.resolveApiKey(apiKey.trim());
+    }
+    const cookie = carrier.cookies?.[AUTH_COOKIE];
+    if (cookie) return this.resolveToken(cookie, 'cookie');
+    if (carrier.queryToken) return this.resolveToken(carrier.queryToken, 'query');
+    return { ok: false, reason: 'missing_credentials' };
+  }
+
+  private async resolveApiKey(rawKey: string): Promise<AuthResult> {
+    try {
+      return await this.apiKeys.authenticate(rawKey);
+    } catch {
+      return { ok: false, reason: 'credential_store_unavailable', method: 'api_key' };
+    }
+  }
+
+  async resolveToken(token: string, source: CredentialSource): Promise<AuthResult> {
+    const verified = this.tokens.verify(token);
+    if (!verified.ok) return { ok: false, reason: verified.reason, method: 'jwt' };
+    const { claims } = verified;
+    const actor = claims.sub;
+    if (this.sessions.isTokenDenied(claims.jti)) return { ok: false, reason: 'token_revoked', method: 'jwt', actor };
+    let state;
+    try {
+      state = await this.sessions.userState(claims.sub);
+    } catch {
+      return { ok: false, reason: 'credential_store_unavailable', method: 'jwt', actor };
+    }
+    if (!state) return { ok: false, reason: 'unknown_subject', method: 'jwt', actor };
+    if (state.disabled) return { ok: false, reason: 'user_disabled', method: 'jwt', actor };
+    if (claims.iat < state.tokensValidAfter) {
+      return { ok: false, reason: 'token_issued_before_credential_change', method: 'jwt', actor };
+    }
+    return {
+      ok: true,
+      principal: {
+        kind: 'user',
+        sub: state.username,
+        role: state.role,
+        permissions: permissionsOf(state.role),
+        source,
+        jti: claims.jti,
+        tokenIssuedAt: claims.iat,
+        tokenExpiresAt: claims.exp,
+        userId: state.userId,
+      },
+    };
+  }
+}

@@ -1,0 +1,11 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+/** A logged-out token's id, denied until the token would have expired anyway. */
+@Entity('revoked_tokens')
+export class RevokedToken {
+  @PrimaryColumn({ type: 'varchar', length: 64 })
+  jti: string;
+
+  @Column({ name: 'expires_at', type: 'timestamptz' })
+  expiresAt: Date;
+}

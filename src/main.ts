@@ -1,0 +1,36 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AppModule } from './app.module';
+import { configureApp } from './app.setup';
+import { ConfigError, loadConfig } from './config/app-config';
+import { DataDirLockedError } from './database/embedded-database';
+import { Logger } from '@nestjs/common';
+import { installGracefulShutdown } from './graceful-shutdown';
+
+async function bootstrap(): Promise<void> {
+  let loaded;
+  try {
+    loaded = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(78);
+    }
+    throw error;
+  }
+  const { config, warnings } = loaded;
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bufferLogs: true, bodyParser: false });
+  configureApp(app);
+  const logger = new Logger('Main');
+  for (const warning of warnings) logger.warn(warning);
+  installGracefulShutdown(app);
+  await app.listen(config.port, config.host);
+  logger.log(`AuroraSOC API listening on http://${config.host}:${config.port}`);
+}
+
+bootstrap().catch((error: Error) => {
+  const message = error instanceof DataDirLockedError ? error.message : `failed to start: ${error.message}`;
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,48 @@
+import type { IncomingMessage } from 'node:http';
+import type { INestApplicationContext } from '@nestjs/common';
+import { WsAdapter } from '@nestjs/platform-ws';
+import type { Principal } from '../auth/principal';
+import { WsHandshakeAuthenticator } from './ws-handshake-authenticator';
+
+export type AuthenticatedUpgradeRequest = IncomingMessage & { principal?: Principal };
+
+type VerifyCallback = (result: boolean, code?: number, message?: string, headers?: Record<string, string>) => void;
+
+/**
+ * NestJS guards do not run on the WebSocket handshake, so authentication happens here, in the ws
+ * server's verifyClient, before the upgrade: a refused client gets an HTTP status and never a
+ * socket. The principal found is left on the request for the gateway's handleConnection.
+ */
+export class AuthenticatingWsAdapter extends WsAdapter {
+  private authenticator?: WsHandshakeAuthenticator;
+
+  constructor(private readonly app: INestApplicationContext) {
+    super(app);
+  }
+
+  override create(port: number, options: Record<string, unknown> = {}): unknown {
+    return super.create(port, {
+      ...options,
+      verifyClient: (info: { req: AuthenticatedUpgradeRequest }, callback: VerifyCallback) => {
+        void this.verify(info.req, callback);
+      },
+    });
+  }
+
+  private async verify(req: AuthenticatedUpgradeRequest, callback: VerifyCallback): Promise<void> {
+    try {
+      this.authenticator ??= this.app.get(WsHandshakeAuthenticator, { strict: false });
+      const result = await this.authenticator.authenticate(req);
+      if (result.ok) {
+        req.principal = result.principal;
+        callback(true);
+        return;
+      }
+      const headers: Record<string, string> = { 'Content-Type': 'text/plain' };
+      if (result.status === 401) headers['WWW-Authenticate'] = 'Bearer';
+      callback(false, result.status, result.message, headers);
+    } catch {
+      callback(false, 503, 'Service Unavailable');
+    }
+  }
+}

@@ -1,0 +1,166 @@
+import { Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import type { OnGatewayConnection, OnGatewayDisconnect } from '@nestjs/websockets';
+import type { WebSocket } from 'ws';
+import { ApiKeysService } from '../api-keys/api-keys.service';
+import type { Principal } from '../auth/principal';
+import { SessionRegistry } from '../auth/session-registry';
+import { EventBus } from '../database/event-bus';
+import type { AuthenticatedUpgradeRequest } from './authenticating-ws-adapter';
+import { CLOSE_CREDENTIAL_INVALID, CLOSE_GOING_AWAY } from './ws-routes';
+
+const HEARTBEAT_INTERVAL_MS = 30_000;
+/** setTimeout cannot wait longer than this; longer waits are re-armed. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+interface LiveSocket {
+  socket: WebSocket;
+  principal: Principal;
+  alive: boolean;
+  expiryTimer?: NodeJS.Timeout;
+}
+
+/**
+ * What every live WebSocket endpoint shares: sockets authenticated on the handshake, closed with
+ * 4401 when their credential expires or is revoked on any instance, heartbeats that drop dead
+ * peers, and 1001 on shutdown. Subclasses decide what to broadcast.
+ */
+export abstract class LiveSocketHub implements OnGatewayConnection, OnGatewayDisconnect, OnModuleInit, OnApplicationShutdown {
+  protected readonly logger = new Logger(this.constructor.name);
+  private readonly sockets = new Map<WebSocket, LiveSocket>();
+  private heartbeat?: NodeJS.Timeout;
+  private unsubscribe: Array<() => void> = [];
+
+  constructor(
+    protected readonly bus: EventBus,
+    private readonly sessions: SessionRegistry,
+    private readonly apiKeys: ApiKeysService,
+  ) {}
+
+  get openSockets(): number {
+    return this.sockets.size;
+  }
+
+  onModuleInit(): void {
+    this.unsubscribe = [
+      this.bus.on('user.changed', (event) => {
+        for (const live of this.sockets.values()) {
+          const { principal } = live;
+          if (principal.kind !== 'user' || principal.sub.toLowerCase() !== event.username.toLowerCase()) continue;
+          if (event.deleted || event.disabled || (principal.tokenIssuedAt ?? 0) < event.tokensValidAfter) this.closeInvalid(live, 'user changed');
+        }
+      }),
+      this.bus.on('token.revoked', (event) => {
+        for (const live of this.sockets.values()) if (live.principal.jti === event.jti) this.closeInvalid(live, 'logged out');
+      }),
+      this.bus.on('api_key.revoked', (event) => {
+        for (const live of this.sockets.values()) {
+          if (live.principal.keyId === event.keyId) void this.recheckKey(live);
+        }
+      }),
+      this.bus.onResync(() => void this.recheckAll()),
+    ];
+    this.unsubscribe.push(...(this.registerBroadcasts() ?? []));
+    this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_INTERVAL_MS);
+    this.heartbeat.unref();
+  }
+
+  /** Subscribes the hub's broadcasts to the bus. */
+  protected abstract registerBroadcasts(): Array<() => void> | void;
+
+  handleConnection(socket: WebSocket, request: AuthenticatedUpgradeRequest): void {
+    const principal = request.principal;
+    if (!principal) {
+      socket.close(CLOSE_CREDENTIAL_INVALID, 'unauthenticated');
+      return;
+    }
+    const live: LiveSocket = { socket, principal, alive: true };
+    this.sockets.set(socket, live);
+    socket.on('pong', () => (live.alive = true));
+    this.scheduleExpiry(live);
+  }
+
+  handleDisconnect(socket: WebSocket): void {
+    const live = this.sockets.get(socket);
+    if (live) clearTimeout(live.expiryTimer);
+    this.sockets.delete(socket);
+  }
+
+  /** Sends one JSON text frame to every open socket of this hub. */
+  protected broadcast(message: unknown): void {
+    const frame = JSON.stringify(message);
+    for (const { socket } of this.sockets.values()) {
+      if (socket.readyState === socket.OPEN) socket.send(frame);
+    }
+  }
+
+  private scheduleExpiry(live: LiveSocket): void {
+    clearTimeout(live.expiryTimer);
+    const until = live.principal.tokenExpiresAt !== undefined ? live.principal.tokenExpiresAt * 1000 : live.principal.keyValidUntil;
+    if (until === undefined) return;
+    const delay = until - Date.now();
+    if (delay <= 0) {
+      this.closeInvalid(live, 'credential expired');
+      return;
+    }
+    live.expiryTimer = setTimeout(() => this.scheduleExpiry(live), Math.min(delay, MAX_TIMER_MS));
+    live.expiryTimer.unref();
+  }
+
+  private async recheckKey(live: LiveSocket): Promise<void> {
+    const hash = live.principal.keyHash;
+    const validUntil = hash ? await this.apiKeys.validUntil(hash).catch(() => undefined) : null;
+    if (validUntil === undefined) return;
+    if (validUntil === null) {
+      this.closeInvalid(live, 'key revoked');
+      return;
+    }
+    live.principal = { ...live.principal, keyValidUntil: validUntil };
+    this.scheduleExpiry(live);
+  }
+
+  private async recheckAll(): Promise<void> {
+    for (const live of this.sockets.values()) {
+      if (live.principal.kind === 'api_key') {
+        await this.recheckKey(live);
+        continue;
+      }
+      const state = await this.sessions.userState(live.principal.sub).catch(() => undefined);
+      if (state === undefined) continue;
+      if (!state || state.disabled || (live.principal.tokenIssuedAt ?? 0) < state.tokensValidAfter) this.closeInvalid(live, 'user changed');
+      else if (live.principal.jti && this.sessions.isTokenDenied(live.principal.jti)) this.closeInvalid(live, 'logged out');
+    }
+  }
+
+  private closeInvalid(live: LiveSocket, reason: string): void {
+    clearTimeout(live.expiryTimer);
+    this.sockets.delete(live.socket);
+    live.socket.close(CLOSE_CREDENTIAL_INVALID, reason);
+  }
+
+  private beat(): void {
+    for (const live of this.sockets.values()) {
+      if (!live.alive) {
+        this.sockets.delete(live.socket);
+        live.socket.terminate();
+        continue;
+      }
+      live.alive = false;
+      live.socket.ping();
+    }
+  }
+
+  /** Closes every socket with 1001 so clients reconnect to another instance. */
+  closeAll(): void {
+    for (const live of this.sockets.values()) {
+      clearTimeout(live.expiryTimer);
+      live.socket.close(CLOSE_GOING_AWAY, 'server shutting down');
+    }
+    this.sockets.clear();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.heartbeat);
+    for (const unsubscribe of this.unsubscribe) unsubscribe();
+    this.closeAll();
+  }
+}

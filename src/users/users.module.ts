@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditModule } from '../audit/audit.module';
+import { AdminBootstrap } from './admin-bootstrap';
+import { PasswordHasher } from './password-hasher';
+import { User } from './user.entity';
+import { UsersService } from './users.service';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([User]), AuditModule],
+  providers: [UsersService, PasswordHasher, AdminBootstrap],
+  exports: [UsersService, PasswordHasher],
+})
+export class UsersModule {}
