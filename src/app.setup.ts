@@ -34,6 +34,7 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
           frameAncestors: ["'none'"],
           baseUri: ["'none'"],
           formAction: ["'self'"],
+          upgradeInsecureRequests: null,
         },
       },
       crossOriginEmbedderPolicy: false,

@@ -38,7 +38,7 @@ export class TokenService {
 
   issue(subject: string, role: Role, issuedAt: number): { token: string; claims: TokenClaims } {
     const claims: TokenClaims = { sub: subject, role, iat: issuedAt, exp: issuedAt + this.lifetimeSeconds, jti: randomUUID() };
-    const token = jwt.sign(claims, this.signingKey, { algorithm: ALGORITHM, noTimestamp: true });
+    const token = jwt.sign(claims, this.signingKey, { algorithm: ALGORITHM });
     return { token, claims };
   }
 
