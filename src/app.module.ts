@@ -12,6 +12,7 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { loggerParams } from './common/logging';
+import { MetricsModule } from './metrics/metrics.module';
 import { UsersApiModule } from './users/users-api.module';
 import { UsersModule } from './users/users.module';
 
@@ -27,6 +28,7 @@ export class AppModule {
         DatabaseModule,
         RedisModule,
         HealthModule,
+        MetricsModule,
         AuditModule,
         UsersModule,
         ApiKeysModule,

@@ -9,6 +9,9 @@ import { Logger } from 'nestjs-pino';
 import { AuthenticatingWsAdapter } from './realtime/authenticating-ws-adapter';
 import { HttpExceptionFilter, sendError } from './common/http-exception.filter';
 import { AppConfig } from './config/app-config';
+import { AlertsGateway } from './alerts/alerts.gateway';
+import { AuditGateway } from './audit/audit.gateway';
+import { MetricsServer } from './metrics/metrics-server';
 
 export const API_PREFIX = 'api/v1';
 export const PUBLIC_DIR = path.resolve(__dirname, '..', '..', 'public');
@@ -50,6 +53,9 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   app.useWebSocketAdapter(new AuthenticatingWsAdapter(app));
   app.useStaticAssets(PUBLIC_DIR, { index: 'index.html', dotfiles: 'ignore' });
   setUpOpenApi(app);
+  const alerts = app.get(AlertsGateway, { strict: false });
+  const audit = app.get(AuditGateway, { strict: false });
+  app.get(MetricsServer).registerSocketGauge(() => ({ alerts: alerts.openSockets, audit: audit.openSockets }));
   return app;
 }
 

@@ -1,0 +1,66 @@
+import { createServer, Server } from 'node:http';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { ApiKeyCache } from '../api-keys/api-key-cache';
+import { AuditRecorder } from '../audit/audit-recorder';
+import { AppConfig } from '../config/app-config';
+import { EventBus } from '../database/event-bus';
+import { MetricsService } from './metrics.service';
+
+/**
+ * Serves GET /metrics on METRICS_HOST:METRICS_PORT (0 turns it off), never on the public port,
+ * and registers the gauges read from the components that own the numbers.
+ */
+@Injectable()
+export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(MetricsServer.name);
+  private server?: Server;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
+    cache: ApiKeyCache,
+    bus: EventBus,
+    audit: AuditRecorder,
+  ) {
+    metrics.gauge('aurora_api_key_cache_entries', 'Entries in the API key cache', () => cache.size);
+    metrics.gauge('aurora_api_key_cache_lookups', 'API key cache hits, misses and evictions since start', () => ({
+      hit: cache.hits,
+      miss: cache.misses,
+      eviction: cache.evictions,
+    }), 'result');
+    metrics.gauge('aurora_event_bus_connected', '1 when the event bus is connected', () => (bus.connected ? 1 : 0));
+    metrics.gauge('aurora_event_bus_reconnects', 'Event bus reconnections since start', () => bus.reconnects);
+    metrics.gauge('aurora_audit_queue_depth', 'Audit events waiting for the database', () => audit.queueDepth);
+    metrics.gauge('aurora_audit_dropped', 'Audit events dropped because the queue was full', () => audit.dropped);
+  }
+
+  /** Lets the gateways report their open sockets without this module depending on them. */
+  registerSocketGauge(read: () => Record<string, number>): void {
+    this.metrics.gauge('aurora_open_sockets', 'Open WebSockets per gateway', read, 'gateway');
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.config.metricsPort === 0) return;
+    this.server = createServer((req, res) => {
+      if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+        res.writeHead(404).end();
+        return;
+      }
+      this.metrics.registry
+        .metrics()
+        .then((text) => res.writeHead(200, { 'Content-Type': this.metrics.registry.contentType }).end(text))
+        .catch(() => res.writeHead(500).end());
+    });
+    await new Promise<void>((resolve) => {
+      this.server!.once('error', (error) => {
+        this.logger.error(`metrics listener on ${this.config.metricsHost}:${this.config.metricsPort} failed: ${error.message}`);
+        resolve();
+      });
+      this.server!.listen(this.config.metricsPort, this.config.metricsHost, () => resolve());
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.server?.listening) await new Promise((resolve) => this.server!.close(resolve));
+  }
+}

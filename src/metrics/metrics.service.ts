@@ -1,0 +1,51 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * The Prometheus registry of this process. Counters are incremented where things happen; gauges
+ * read their value from the owning component when scraped.
+ */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+
+  readonly authAttempts = new Counter({
+    name: 'aurora_auth_attempts_total',
+    help: 'Authentication attempts by method (jwt, cookie, api_key, ws, login), outcome and reason',
+    labelNames: ['method', 'outcome', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly loginDuration = new Histogram({
+    name: 'aurora_login_duration_seconds',
+    help: 'Time to answer POST /api/v1/auth/token',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  readonly rateLimited = new Counter({
+    name: 'aurora_rate_limit_rejections_total',
+    help: 'Requests answered 429',
+    labelNames: ['rule'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** A gauge whose value is read from its owner at scrape time. */
+  gauge(name: string, help: string, read: () => number | Record<string, number>, labelName = 'name'): void {
+    new Gauge({
+      name,
+      help,
+      labelNames: [labelName],
+      registers: [this.registry],
+      collect() {
+        const value = read();
+        if (typeof value === 'number') this.set(value);
+        else for (const [label, v] of Object.entries(value)) this.set({ [labelName]: label }, v);
+      },
+    });
+  }
+}
