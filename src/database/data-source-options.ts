@@ -25,7 +25,7 @@ export function postgresOptions(databaseUrl: string): DataSourceOptions {
     extra: {
       max: 20,
       connectionTimeoutMillis: 3000,
-      query_timeout: 10_000,
+      query_timeout: 4000,
       idleTimeoutMillis: 30_000,
       keepAlive: true,
     },
