@@ -16,6 +16,7 @@ import { MetricsServer } from './metrics/metrics-server';
 export const API_PREFIX = 'api/v1';
 export const PUBLIC_DIR = path.resolve(__dirname, '..', '..', 'public');
 const BODY_LIMIT = '100kb';
+const DOCS_CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'";
 
 /** The one function that configures an app: main.ts and every e2e test call it. */
 export function configureApp(app: NestExpressApplication): NestExpressApplication {
@@ -43,6 +44,11 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
       crossOriginEmbedderPolicy: false,
     }),
   );
+  // Swagger UI ships inline styles; only its pages get style-src 'unsafe-inline'.
+  app.use('/api/docs', (_req: Request, res: Response, next: NextFunction) => {
+    res.setHeader('Content-Security-Policy', DOCS_CSP);
+    next();
+  });
   app.use(cookieParser());
   app.use(express.json({ limit: BODY_LIMIT }));
   const parserLogger = new NestLogger('BodyParser');
