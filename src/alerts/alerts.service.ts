@@ -58,7 +58,10 @@ export class AlertsService {
     if (UUID.test(before)) {
       const anchor = await this.alerts.findOne({ where: { id: before.toLowerCase() } });
       if (!anchor) throw new BadRequestException('before must name an existing alert id or be an ISO 8601 time');
-      builder.andWhere('(a.created_at, a.id) < (:anchorTime, :anchorId)', { anchorTime: anchor.createdAt, anchorId: anchor.id });
+      // The anchor's time is read in SQL: a JS Date keeps milliseconds, created_at has microseconds.
+      builder.andWhere('(a.created_at, a.id) < (SELECT anchor.created_at, anchor.id FROM alerts anchor WHERE anchor.id = :anchorId)', {
+        anchorId: anchor.id,
+      });
       return;
     }
     const time = new Date(before);

@@ -1,4 +1,4 @@
-import { Client } from 'pg';
+import { Client, Pool } from 'pg';
 import { BusEvent, EventBus } from './event-bus';
 
 const CHANNEL = 'aurora_events';
@@ -14,12 +14,12 @@ interface Envelope {
 
 /**
  * LISTEN/NOTIFY on a dedicated connection that re-subscribes with backoff when it drops; each
- * reconnect triggers a resync. Publishing uses short-lived connections so that it never queues
+ * reconnect triggers a resync. Publishing uses a small pool of its own so that it never queues
  * behind the listener.
  */
 export class PostgresEventBus extends EventBus {
   private listener?: Client;
-  private publisher?: Client;
+  private publisher?: Pool;
   private isConnected = false;
   private stopped = false;
   private backoffMs = MIN_BACKOFF_MS;
@@ -43,10 +43,11 @@ export class PostgresEventBus extends EventBus {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
-    const clients = [this.listener, this.publisher];
+    const listener = this.listener;
+    const publisher = this.publisher;
     this.listener = undefined;
     this.publisher = undefined;
-    await Promise.all(clients.map((client) => client?.end().catch(() => undefined)));
+    await Promise.all([listener?.end().catch(() => undefined), publisher?.end().catch(() => undefined)]);
     this.isConnected = false;
   }
 
@@ -55,22 +56,15 @@ export class PostgresEventBus extends EventBus {
     if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES) {
       throw new Error(`event ${event.type} is too large for NOTIFY`);
     }
-    const client = await this.publisherClient();
-    await client.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]);
+    if (this.stopped) return;
+    this.publisher ??= this.createPublisher();
+    await this.publisher.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]);
   }
 
-  private async publisherClient(): Promise<Client> {
-    if (this.publisher) return this.publisher;
-    const client = new Client({ connectionString: this.databaseUrl, connectionTimeoutMillis: 3000, query_timeout: 5000 });
-    const drop = () => {
-      if (this.publisher === client) this.publisher = undefined;
-      client.end().catch(() => undefined);
-    };
-    client.on('error', drop);
-    client.on('end', drop);
-    await client.connect();
-    this.publisher = client;
-    return client;
+  private createPublisher(): Pool {
+    const pool = new Pool({ connectionString: this.databaseUrl, max: 2, connectionTimeoutMillis: 3000, query_timeout: 4000, idleTimeoutMillis: 30_000 });
+    pool.on('error', (error) => this.logger.warn(`event bus publisher: ${error.message}`));
+    return pool;
   }
 
   private async connect(): Promise<void> {

@@ -1,4 +1,4 @@
-import { Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { BeforeApplicationShutdown, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { OnGatewayConnection, OnGatewayDisconnect } from '@nestjs/websockets';
 import type { WebSocket } from 'ws';
 import { ApiKeysService } from '../api-keys/api-keys.service';
@@ -11,6 +11,8 @@ import { CLOSE_CREDENTIAL_INVALID, CLOSE_GOING_AWAY } from './ws-routes';
 const HEARTBEAT_INTERVAL_MS = 30_000;
 /** setTimeout cannot wait longer than this; longer waits are re-armed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** How long shutdown waits for clients to answer the 1001 close frame. */
+const CLOSE_HANDSHAKE_WAIT_MS = 2000;
 
 interface LiveSocket {
   socket: WebSocket;
@@ -24,9 +26,13 @@ interface LiveSocket {
  * 4401 when their credential expires or is revoked on any instance, heartbeats that drop dead
  * peers, and 1001 on shutdown. Subclasses decide what to broadcast.
  */
-export abstract class LiveSocketHub implements OnGatewayConnection, OnGatewayDisconnect, OnModuleInit, OnApplicationShutdown {
+export abstract class LiveSocketHub
+  implements OnGatewayConnection, OnGatewayDisconnect, OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown
+{
   protected readonly logger = new Logger(this.constructor.name);
   private readonly sockets = new Map<WebSocket, LiveSocket>();
+  /** Sockets sent a 1001 whose closing handshake has not ended yet. */
+  private readonly goingAway = new Set<WebSocket>();
   private heartbeat?: NodeJS.Timeout;
   private unsubscribe: Array<() => void> = [];
 
@@ -153,9 +159,24 @@ export abstract class LiveSocketHub implements OnGatewayConnection, OnGatewayDis
   closeAll(): void {
     for (const live of this.sockets.values()) {
       clearTimeout(live.expiryTimer);
+      this.goingAway.add(live.socket);
+      live.socket.once('close', () => this.goingAway.delete(live.socket));
       live.socket.close(CLOSE_GOING_AWAY, 'server shutting down');
     }
     this.sockets.clear();
+  }
+
+  /**
+   * app.close() disposes the ws servers, which terminate every client, before it runs the
+   * shutdown hooks: the 1001 must be sent, and answered, before that.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.closeAll();
+    if (this.goingAway.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const closed = [...this.goingAway].map((socket) => new Promise<void>((resolve) => socket.once('close', () => resolve())));
+    await Promise.race([Promise.all(closed), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_HANDSHAKE_WAIT_MS)))]);
+    clearTimeout(timer);
   }
 
   onApplicationShutdown(): void {

@@ -1,0 +1,131 @@
+import type { AppConfig } from '../config/app-config';
+import { ApiKeyCache, CachedApiKey } from './api-key-cache';
+
+const T0 = 1_700_000_000_000;
+const YEAR_MS = 365 * 86_400_000;
+
+function cacheWith(ttlSeconds: number, maxEntries = 100): ApiKeyCache {
+  return new ApiKeyCache({ apiKeyCacheTtlSeconds: ttlSeconds, apiKeyCacheMaxEntries: maxEntries } as AppConfig);
+}
+
+function keyFor(keyId: string, validUntil = T0 + YEAR_MS): CachedApiKey {
+  return { keyId, keyPrefix: `ak_${keyId.padStart(12, '0')}`, serviceName: `svc-${keyId}`, permissions: ['alerts:read'], validUntil };
+}
+
+describe('ApiKeyCache', () => {
+  it('returns a cached key until the TTL ends, then forgets it', () => {
+    const cache = cacheWith(30);
+    cache.set('h1', keyFor('1'), cache.generation, T0);
+    expect(cache.get('h1', T0)).toEqual(keyFor('1'));
+    expect(cache.get('h1', T0 + 29_999)).toEqual(keyFor('1'));
+    expect(cache.get('h1', T0 + 30_000)).toBeUndefined();
+    expect(cache.size).toBe(0);
+  });
+
+  it('counts hits and misses', () => {
+    const cache = cacheWith(30);
+    expect(cache.get('absent', T0)).toBeUndefined();
+    cache.set('h1', keyFor('1'), cache.generation, T0);
+    cache.get('h1', T0);
+    cache.get('h1', T0 + 1);
+    expect({ hits: cache.hits, misses: cache.misses }).toEqual({ hits: 2, misses: 1 });
+  });
+
+  it('refuses a key whose validUntil has passed, although the TTL has not', () => {
+    const cache = cacheWith(30);
+    cache.set('h1', keyFor('1', T0 + 1000), cache.generation, T0);
+    expect(cache.get('h1', T0 + 999)).not.toBeUndefined();
+    expect(cache.get('h1', T0 + 1000)).toBeUndefined();
+    expect(cache.get('h1', T0 + 1001)).toBeUndefined();
+  });
+
+  it('keeps at most API_KEY_CACHE_MAX_ENTRIES, evicting the least recently used first, and counts evictions', () => {
+    const cache = cacheWith(30, 3);
+    for (const id of ['a', 'b', 'c']) cache.set(id, keyFor(id), cache.generation, T0);
+    expect(cache.get('a', T0)).toBeDefined();
+    cache.set('d', keyFor('d'), cache.generation, T0);
+    expect(cache.size).toBe(3);
+    expect(cache.evictions).toBe(1);
+    expect(cache.get('b', T0)).toBeUndefined();
+    for (const id of ['a', 'c', 'd']) expect(cache.get(id, T0)?.keyId).toBe(id);
+    cache.set('e', keyFor('e'), cache.generation, T0);
+    cache.set('f', keyFor('f'), cache.generation, T0);
+    expect(cache.evictions).toBe(3);
+    expect(cache.size).toBe(3);
+    expect(['a', 'c', 'd', 'e', 'f'].filter((id) => cache.get(id, T0) !== undefined)).toEqual(['d', 'e', 'f']);
+  });
+
+  it('counts setting an entry again as a use, not as a new entry', () => {
+    const cache = cacheWith(30, 2);
+    cache.set('a', keyFor('a'), cache.generation, T0);
+    cache.set('b', keyFor('b'), cache.generation, T0);
+    cache.set('a', keyFor('a'), cache.generation, T0);
+    cache.set('c', keyFor('c'), cache.generation, T0);
+    expect(cache.evictions).toBe(1);
+    expect(cache.get('a', T0)).toBeDefined();
+    expect(cache.get('b', T0)).toBeUndefined();
+  });
+
+  it('ignores a set() whose generation was taken before evict(): a lookup in flight cannot bring back a revoked key', () => {
+    const cache = cacheWith(30);
+    const generation = cache.generation;
+    cache.evict('1', ['h1']);
+    cache.set('h1', keyFor('1'), generation, T0);
+    expect(cache.get('h1', T0)).toBeUndefined();
+    expect(cache.size).toBe(0);
+    cache.set('h1', keyFor('1'), cache.generation, T0);
+    expect(cache.get('h1', T0)).toBeDefined();
+  });
+
+  it('ignores a set() whose generation was taken before clear()', () => {
+    const cache = cacheWith(30);
+    cache.set('h1', keyFor('1'), cache.generation, T0);
+    const generation = cache.generation;
+    cache.clear();
+    expect(cache.size).toBe(0);
+    cache.set('h2', keyFor('2'), generation, T0);
+    expect(cache.get('h2', T0)).toBeUndefined();
+  });
+
+  it('evict() forgets the given hashes and every other entry of the same key id', () => {
+    const cache = cacheWith(30);
+    cache.set('current', keyFor('1'), cache.generation, T0);
+    cache.set('previous', keyFor('1'), cache.generation, T0);
+    cache.set('other', keyFor('2'), cache.generation, T0);
+    cache.evict('1', ['current']);
+    expect(cache.get('current', T0)).toBeUndefined();
+    expect(cache.get('previous', T0)).toBeUndefined();
+    expect(cache.get('other', T0)?.keyId).toBe('2');
+  });
+
+  it('remembers an unknown key as null for at most 5 s, and never longer than the TTL', () => {
+    const cache = cacheWith(30);
+    cache.set('unknown', null, cache.generation, T0);
+    expect(cache.get('unknown', T0)).toBeNull();
+    expect(cache.get('unknown', T0 + 4_999)).toBeNull();
+    expect(cache.get('unknown', T0 + 5_000)).toBeUndefined();
+    const short = cacheWith(2);
+    short.set('unknown', null, short.generation, T0);
+    expect(short.get('unknown', T0 + 1_999)).toBeNull();
+    expect(short.get('unknown', T0 + 2_000)).toBeUndefined();
+  });
+
+  it('lets evict() of a key id leave negative entries of other hashes alone, and clear() drop them', () => {
+    const cache = cacheWith(30);
+    cache.set('unknown', null, cache.generation, T0);
+    cache.evict('1', ['h1']);
+    expect(cache.get('unknown', T0)).toBeNull();
+    cache.clear();
+    expect(cache.get('unknown', T0)).toBeUndefined();
+  });
+
+  it('caches nothing when API_KEY_CACHE_TTL_SECONDS is 0', () => {
+    const cache = cacheWith(0);
+    expect(cache.enabled).toBe(false);
+    cache.set('h1', keyFor('1'), cache.generation, T0);
+    cache.set('unknown', null, cache.generation, T0);
+    expect(cache.size).toBe(0);
+    expect(cache.get('h1', T0)).toBeUndefined();
+    expect(cache.get('unknown', T0)).toBeUndefined();
+  });
+});
