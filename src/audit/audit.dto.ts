@@ -1,12 +1,16 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+
+/** Event types are dotted words (auth.login); anything else, NUL included, cannot match one. */
+const EVENT_TYPE = /^[A-Za-z0-9_.:-]+$/;
 
 export class ListAuditEventsQuery {
   @ApiPropertyOptional({ example: 'auth.login' })
   @IsOptional()
   @IsString()
   @MaxLength(64)
+  @Matches(EVENT_TYPE, { message: 'type must be an event type such as auth.login' })
   type?: string;
 
   @ApiPropertyOptional({ enum: ['success', 'failure'] })

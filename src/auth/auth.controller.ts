@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { clientInfo } from '../common/client-info';
@@ -21,6 +21,8 @@ export class AuthController {
   @Public()
   @LoginRateLimit()
   @HttpCode(200)
+  // A token response must never be kept by a browser or proxy cache (RFC 6749 §5.1).
+  @Header('Cache-Control', 'no-store')
   async login(@Body() dto: LoginDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<IssuedToken> {
     const issued = await this.auth.login(dto.username, dto.password, clientInfo(req));
     this.cookie.set(res, issued.access_token, issued.expires_in);

@@ -45,7 +45,10 @@ export class AuthGuard implements CanActivate {
       throw new ForbiddenException('this route declares no permissions and is closed by default');
     }
     if (!hasAll(principal.permissions, required)) {
-      throw new ForbiddenException(`missing permission: ${required.filter((p) => !principal.permissions.includes(p)).join(', ')}`);
+      const missing = required.filter((p) => !principal.permissions.includes(p)).join(', ');
+      // Refused access is recorded as the WebSocket handshake records it: a SOC wants to see probing.
+      this.audit.record({ type: 'auth.forbidden', outcome: 'failure', actor: principal.sub, reason: `missing permission ${missing}`, client: clientInfo(request) });
+      throw new ForbiddenException(`missing permission: ${missing}`);
     }
     request.principal = principal;
     return true;

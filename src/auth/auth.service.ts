@@ -34,7 +34,7 @@ export class AuthService {
    * answer and the time it takes are the same whichever was wrong.
    */
   async login(username: string, password: string, client: ClientInfo): Promise<IssuedToken> {
-    const lock = await this.failures.status(username);
+    const lock = await this.failures.reserve(username);
     if (lock.locked) {
       this.audit.record({ type: 'auth.login', outcome: 'failure', actor: username, reason: 'too_many_failures', client });
       throw new RetryLaterException('too many failed logins for this username; retry later', lock.retryAfterSeconds);
@@ -42,14 +42,13 @@ export class AuthService {
     const user = await this.users.findByUsername(username);
     const passwordMatches = user ? await this.hasher.verify(user.passwordHash, password) : await this.hasher.verifyAgainstDummy(password);
     if (!user || !passwordMatches || user.disabled) {
-      await this.failures.recordFailure(username);
       const reason = !user ? 'unknown_user' : !passwordMatches ? 'wrong_password' : 'user_disabled';
       this.audit.record({ type: 'auth.login', outcome: 'failure', actor: username, reason, client });
       throw new UnauthorizedException(INVALID_LOGIN);
     }
     await this.failures.reset(username);
     const issuedAt = await this.firstValidSecond(user.tokensValidAfter);
-    const { token } = this.tokens.issue(user.username, user.role, issuedAt);
+    const { token } = this.tokens.issue(user.username, user.role, issuedAt, user.id);
     this.audit.record({ type: 'auth.login', outcome: 'success', actor: user.username, client });
     return { access_token: token, token_type: 'bearer', expires_in: this.tokens.lifetimeSeconds };
   }
@@ -70,9 +69,9 @@ export class AuthService {
   }
 
   /** After changing one's own password, a browser keeps working with a fresh cookie. */
-  async reissue(username: string, role: Principal['role'], tokensValidAfter: number): Promise<IssuedToken> {
-    const issuedAt = await this.firstValidSecond(tokensValidAfter);
-    const { token } = this.tokens.issue(username, role, issuedAt);
+  async reissue(user: { id: string; username: string; role: Principal['role']; tokensValidAfter: number }): Promise<IssuedToken> {
+    const issuedAt = await this.firstValidSecond(user.tokensValidAfter);
+    const { token } = this.tokens.issue(user.username, user.role, issuedAt, user.id);
     return { access_token: token, token_type: 'bearer', expires_in: this.tokens.lifetimeSeconds };
   }
 }

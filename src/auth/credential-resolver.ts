@@ -70,7 +70,9 @@ export class CredentialResolver {
     } catch {
       return { ok: false, reason: 'credential_store_unavailable', method: 'jwt', actor };
     }
-    if (!state) return { ok: false, reason: 'unknown_subject', method: 'jwt', actor };
+    // A token of a deleted account must not pass for a new account that reuses the username.
+    const otherAccount = state !== null && claims.uid !== undefined && claims.uid !== state.userId;
+    if (!state || otherAccount) return { ok: false, reason: 'unknown_subject', method: 'jwt', actor };
     if (state.disabled) return { ok: false, reason: 'user_disabled', method: 'jwt', actor };
     if (claims.iat < state.tokensValidAfter) {
       return { ok: false, reason: 'token_issued_before_credential_change', method: 'jwt', actor };

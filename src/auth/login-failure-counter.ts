@@ -15,6 +15,10 @@ export interface LockStatus {
  * Failed logins per username in a 15-minute window (LOGIN_MAX_FAILURES_PER_USER); a success resets
  * it. In Redis when REDIS_URL is set, so every instance counts together; in memory otherwise.
  * The throttler's storage has no reset, which this rule needs, hence this small counter.
+ *
+ * Each attempt is counted as a failure before the password is checked, in one atomic step, and
+ * the count is cleared if it succeeds: checking first and counting after would let a burst of
+ * concurrent guesses all pass the check while the first ones are still being verified.
  */
 @Injectable()
 export class LoginFailureCounter {
@@ -32,38 +36,32 @@ export class LoginFailureCounter {
     return `aurora:login-failures:${createHash('sha256').update(username.toLowerCase()).digest('hex')}`;
   }
 
-  async status(username: string): Promise<LockStatus> {
+  /** Counts an attempt as a failure until reset() says it succeeded; locked once past the limit. */
+  async reserve(username: string): Promise<LockStatus> {
     const key = this.key(username);
-    const now = Date.now();
     if (this.redis.client) {
-      const [count, ttl] = await Promise.all([this.redis.client.get(key), this.redis.client.pttl(key)]);
-      return this.lockStatus(Number(count ?? 0), ttl > 0 ? ttl : 0);
+      const results = (await this.redis.client.multi().incr(key).pexpire(key, WINDOW_MS, 'NX').pttl(key).exec()) ?? [];
+      const failed = results.find(([error]) => error);
+      if (failed) throw failed[0];
+      const ttl = Number(results[2]?.[1] ?? 0);
+      return this.lockStatus(Number(results[0]?.[1] ?? 0), ttl > 0 ? ttl : WINDOW_MS);
     }
-    const entry = this.memory.get(key);
-    if (!entry || entry.resetAt <= now) return { locked: false, retryAfterSeconds: 0 };
+    const now = Date.now();
+    let entry = this.memory.get(key);
+    if (!entry || entry.resetAt <= now) {
+      if (this.memory.size >= MAX_TRACKED_USERNAMES) this.pruneExpired(now);
+      entry = { count: 0, resetAt: now + WINDOW_MS };
+      this.memory.set(key, entry);
+    }
+    entry.count++;
     return this.lockStatus(entry.count, entry.resetAt - now);
   }
 
+  /** The count includes the attempt being made, so the limit-th failure is still answered. */
   private lockStatus(count: number, remainingMs: number): LockStatus {
-    return count >= this.limit
+    return count > this.limit
       ? { locked: true, retryAfterSeconds: Math.max(1, Math.ceil(remainingMs / 1000)) }
       : { locked: false, retryAfterSeconds: 0 };
-  }
-
-  async recordFailure(username: string): Promise<void> {
-    const key = this.key(username);
-    if (this.redis.client) {
-      await this.redis.client.multi().incr(key).pexpire(key, WINDOW_MS, 'NX').exec();
-      return;
-    }
-    const now = Date.now();
-    const entry = this.memory.get(key);
-    if (!entry || entry.resetAt <= now) {
-      if (this.memory.size >= MAX_TRACKED_USERNAMES) this.pruneExpired(now);
-      this.memory.set(key, { count: 1, resetAt: now + WINDOW_MS });
-    } else {
-      entry.count++;
-    }
   }
 
   async reset(username: string): Promise<void> {

@@ -10,6 +10,11 @@ export interface TokenClaims {
   iat: number;
   exp: number;
   jti: string;
+  /**
+   * The account's id. The subject is a username, which can be reused after a deletion: this ties
+   * the token to the account it was issued to. Every token the server issues carries it.
+   */
+  uid?: string;
 }
 
 export type TokenFailure = 'malformed_token' | 'bad_signature' | 'algorithm_not_allowed' | 'token_expired' | 'token_not_yet_valid' | 'missing_claims';
@@ -36,8 +41,8 @@ export class TokenService {
     return this.config.jwtExpirySeconds;
   }
 
-  issue(subject: string, role: Role, issuedAt: number): { token: string; claims: TokenClaims } {
-    const claims: TokenClaims = { sub: subject, role, iat: issuedAt, exp: issuedAt + this.lifetimeSeconds, jti: randomUUID() };
+  issue(subject: string, role: Role, issuedAt: number, userId: string): { token: string; claims: TokenClaims } {
+    const claims: TokenClaims = { sub: subject, role, iat: issuedAt, exp: issuedAt + this.lifetimeSeconds, jti: randomUUID(), uid: userId };
     const token = jwt.sign(claims, this.signingKey, { algorithm: ALGORITHM });
     return { token, claims };
   }
@@ -58,12 +63,15 @@ export class TokenService {
 
   private checkClaims(payload: string | jwt.JwtPayload): TokenVerification {
     if (typeof payload !== 'object' || payload === null) return { ok: false, reason: 'missing_claims' };
-    const { sub, role, iat, exp, jti } = payload;
+    const { sub, role, iat, exp, jti, uid } = payload;
     if (typeof sub !== 'string' || !sub || !isRole(role) || typeof jti !== 'string' || !jti) {
       return { ok: false, reason: 'missing_claims' };
     }
     if (!Number.isFinite(iat) || !Number.isFinite(exp)) return { ok: false, reason: 'missing_claims' };
-    return { ok: true, claims: { sub, role, iat: iat as number, exp: exp as number, jti } };
+    if (uid !== undefined && (typeof uid !== 'string' || !uid)) return { ok: false, reason: 'missing_claims' };
+    const claims: TokenClaims = { sub, role, iat: iat as number, exp: exp as number, jti };
+    if (uid !== undefined) claims.uid = uid;
+    return { ok: true, claims };
   }
 
   private classify(error: Error): TokenFailure {

@@ -43,7 +43,7 @@ export class UsersController {
   ): Promise<void> {
     const user = await this.users.changeOwnPassword(principal.sub, principal.kind, dto.current_password, dto.new_password, clientInfo(req));
     if (principal.source === 'cookie') {
-      const issued = await this.auth.reissue(user.username, user.role, user.tokensValidAfter);
+      const issued = await this.auth.reissue(user);
       this.cookie.set(res, issued.access_token, issued.expires_in);
     }
   }

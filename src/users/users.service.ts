@@ -32,7 +32,9 @@ export class UsersService {
     private readonly audit: AuditRecorder,
   ) {}
 
-  findByUsername(username: string): Promise<User | null> {
+  async findByUsername(username: string): Promise<User | null> {
+    // PostgreSQL refuses NUL in text (a 500); no stored username has one, so nobody matches.
+    if (username.includes('\u0000')) return null;
     const key = username.toLowerCase();
     return this.users.findOne({ where: { username: Raw((column) => `lower(${column}) = :key`, { key }) } });
   }

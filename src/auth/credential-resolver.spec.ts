@@ -1,0 +1,239 @@
+import type { ApiKeysService } from '../api-keys/api-keys.service';
+import { CredentialResolver, type CredentialCarrier } from './credential-resolver';
+import type { AuthResult } from './principal';
+import type { SessionRegistry, UserState } from './session-registry';
+import type { TokenClaims, TokenFailure, TokenService, TokenVerification } from './token.service';
+
+const NOW = 1_700_000_000;
+
+/** Tokens are plain names here: the fake knows which claims, or which failure, each stands for. */
+class FakeTokens {
+  readonly verified: string[] = [];
+  private readonly table = new Map<string, TokenVerification>();
+
+  good(token: string, claims: Partial<TokenClaims> = {}): string {
+    this.table.set(token, { ok: true, claims: { sub: 'alice', role: 'analyst', iat: NOW, exp: NOW + 600, jti: `jti-${token}`, ...claims } });
+    return token;
+  }
+
+  bad(token: string, reason: TokenFailure): string {
+    this.table.set(token, { ok: false, reason });
+    return token;
+  }
+
+  verify(token: string): TokenVerification {
+    this.verified.push(token);
+    return this.table.get(token) ?? { ok: false, reason: 'malformed_token' };
+  }
+}
+
+class FakeSessions {
+  readonly users = new Map<string, UserState>();
+  readonly denied = new Set<string>();
+  failing = false;
+
+  addUser(username: string, overrides: Partial<UserState> = {}): void {
+    this.users.set(username, { userId: `id-${username}`, username, role: 'analyst', disabled: false, tokensValidAfter: 0, deleted: false, ...overrides });
+  }
+
+  isTokenDenied(jti: string): boolean {
+    return this.denied.has(jti);
+  }
+
+  async userState(username: string): Promise<UserState | null> {
+    if (this.failing) throw new Error('connection refused');
+    return this.users.get(username) ?? null;
+  }
+}
+
+class FakeApiKeys {
+  readonly presented: string[] = [];
+  failing = false;
+
+  async authenticate(rawKey: string): Promise<AuthResult> {
+    this.presented.push(rawKey);
+    if (this.failing) throw new Error('connection refused');
+    if (rawKey === 'aurora_good') {
+      return {
+        ok: true,
+        principal: { kind: 'api_key', sub: 'siem', role: 'api_service', permissions: ['alerts:read'], source: 'api_key', keyPrefix: 'ak_0123456789ab' },
+      };
+    }
+    return { ok: false, reason: 'unknown_api_key', method: 'api_key' };
+  }
+}
+
+describe('CredentialResolver', () => {
+  let tokens: FakeTokens;
+  let sessions: FakeSessions;
+  let apiKeys: FakeApiKeys;
+  let resolver: CredentialResolver;
+
+  beforeEach(() => {
+    tokens = new FakeTokens();
+    sessions = new FakeSessions();
+    apiKeys = new FakeApiKeys();
+    sessions.addUser('alice');
+    sessions.addUser('bob', { role: 'viewer' });
+    resolver = new CredentialResolver(tokens as unknown as TokenService, sessions as unknown as SessionRegistry, apiKeys as unknown as ApiKeysService);
+  });
+
+  const resolve = (carrier: Partial<CredentialCarrier>) => resolver.resolve({ headers: {}, ...carrier });
+  const principalOf = (result: AuthResult) => {
+    if (!result.ok) throw new Error(`expected a principal, got ${result.reason}`);
+    return result.principal;
+  };
+
+  describe('precedence: Bearer > X-API-Key > cookie > query token', () => {
+    it('uses the Bearer token when every kind of credential is present', async () => {
+      const result = await resolve({
+        headers: { authorization: `Bearer ${tokens.good('bearer-token', { sub: 'bob' })}`, 'x-api-key': 'aurora_good' },
+        cookies: { access_token: tokens.good('cookie-token') },
+        queryToken: tokens.good('query-token'),
+      });
+      expect(principalOf(result)).toMatchObject({ kind: 'user', sub: 'bob', source: 'bearer' });
+      expect(tokens.verified).toEqual(['bearer-token']);
+      expect(apiKeys.presented).toEqual([]);
+    });
+
+    it('uses X-API-Key over the cookie and the query token', async () => {
+      const result = await resolve({
+        headers: { 'x-api-key': 'aurora_good' },
+        cookies: { access_token: tokens.good('cookie-token') },
+        queryToken: tokens.good('query-token'),
+      });
+      expect(principalOf(result)).toMatchObject({ kind: 'api_key', sub: 'siem', source: 'api_key' });
+      expect(tokens.verified).toEqual([]);
+    });
+
+    it('uses the access_token cookie over the query token', async () => {
+      const result = await resolve({ cookies: { access_token: tokens.good('cookie-token', { sub: 'bob' }) }, queryToken: tokens.good('query-token') });
+      expect(principalOf(result)).toMatchObject({ sub: 'bob', source: 'cookie' });
+      expect(tokens.verified).toEqual(['cookie-token']);
+    });
+
+    it('uses the query token only when the caller passes one (the WebSocket handshake)', async () => {
+      const result = await resolve({ queryToken: tokens.good('query-token') });
+      expect(principalOf(result)).toMatchObject({ sub: 'alice', source: 'query' });
+    });
+
+    it('reports missing credentials when nothing is presented', async () => {
+      expect(await resolve({})).toEqual({ ok: false, reason: 'missing_credentials' });
+      expect(await resolve({ cookies: {}, queryToken: null })).toEqual({ ok: false, reason: 'missing_credentials' });
+      expect(await resolve({ cookies: { access_token: '' } })).toEqual({ ok: false, reason: 'missing_credentials' });
+    });
+
+    it('accepts the Bearer scheme name in any case', async () => {
+      const result = await resolve({ headers: { authorization: `bearer ${tokens.good('t')}` } });
+      expect(principalOf(result).source).toBe('bearer');
+    });
+  });
+
+  describe('a bad credential never falls through to the next one', () => {
+    it('refuses a bad Bearer token even with a good cookie', async () => {
+      const result = await resolve({
+        headers: { authorization: `Bearer ${tokens.bad('forged', 'bad_signature')}` },
+        cookies: { access_token: tokens.good('cookie-token') },
+      });
+      expect(result).toEqual({ ok: false, reason: 'bad_signature', method: 'jwt' });
+      expect(tokens.verified).toEqual(['forged']);
+    });
+
+    it.each(['Basic YWxpY2U6c2VjcmV0', 'Bearer', 'Bearer ', 'Bearer a b', 'Token abc', ''])(
+      'refuses the Authorization header %j as malformed, even with a good cookie and API key',
+      async (authorization) => {
+        const result = await resolve({ headers: { authorization, 'x-api-key': 'aurora_good' }, cookies: { access_token: tokens.good('cookie-token') } });
+        expect(result).toEqual({ ok: false, reason: 'malformed_authorization_header', method: 'jwt' });
+        expect(tokens.verified).toEqual([]);
+        expect(apiKeys.presented).toEqual([]);
+      },
+    );
+
+    it('refuses a bad API key even with a good cookie', async () => {
+      const result = await resolve({ headers: { 'x-api-key': 'aurora_wrong' }, cookies: { access_token: tokens.good('cookie-token') } });
+      expect(result).toMatchObject({ ok: false, reason: 'unknown_api_key', method: 'api_key' });
+      expect(tokens.verified).toEqual([]);
+    });
+
+    it('refuses a repeated X-API-Key header as malformed', async () => {
+      const result = await resolve({ headers: { 'x-api-key': ['aurora_good', 'aurora_good'] as unknown as string } });
+      expect(result).toEqual({ ok: false, reason: 'malformed_api_key', method: 'api_key' });
+      expect(apiKeys.presented).toEqual([]);
+    });
+
+    it('refuses a bad cookie even with a good query token', async () => {
+      const result = await resolve({ cookies: { access_token: tokens.bad('stale', 'token_expired') }, queryToken: tokens.good('query-token') });
+      expect(result).toEqual({ ok: false, reason: 'token_expired', method: 'jwt' });
+    });
+
+    it('trims whitespace around an API key before checking it', async () => {
+      expect(principalOf(await resolve({ headers: { 'x-api-key': '  aurora_good ' } })).sub).toBe('siem');
+    });
+  });
+
+  describe('typed failure reasons', () => {
+    it.each<TokenFailure>(['malformed_token', 'bad_signature', 'algorithm_not_allowed', 'token_expired', 'token_not_yet_valid', 'missing_claims'])(
+      'passes on %s from the token check, naming no actor',
+      async (reason) => {
+        const result = await resolve({ headers: { authorization: `Bearer ${tokens.bad('t', reason)}` } });
+        expect(result).toEqual({ ok: false, reason, method: 'jwt' });
+      },
+    );
+
+    it('refuses a revoked token id as token_revoked, naming its subject', async () => {
+      sessions.denied.add('jti-t');
+      expect(await resolve({ headers: { authorization: `Bearer ${tokens.good('t')}` } })).toEqual({ ok: false, reason: 'token_revoked', method: 'jwt', actor: 'alice' });
+    });
+
+    it('refuses a subject that does not exist as unknown_subject', async () => {
+      const result = await resolve({ headers: { authorization: `Bearer ${tokens.good('t', { sub: 'ghost' })}` } });
+      expect(result).toEqual({ ok: false, reason: 'unknown_subject', method: 'jwt', actor: 'ghost' });
+    });
+
+    it('refuses a token whose account id is not the current account of that username (deleted and re-created)', async () => {
+      const result = await resolve({ headers: { authorization: `Bearer ${tokens.good('t', { uid: 'id-of-the-deleted-alice' })}` } });
+      expect(result).toEqual({ ok: false, reason: 'unknown_subject', method: 'jwt', actor: 'alice' });
+      expect((await resolve({ headers: { authorization: `Bearer ${tokens.good('u', { uid: 'id-alice' })}` } })).ok).toBe(true);
+    });
+
+    it('refuses a disabled user as user_disabled', async () => {
+      sessions.addUser('alice', { disabled: true });
+      expect(await resolve({ cookies: { access_token: tokens.good('t') } })).toMatchObject({ ok: false, reason: 'user_disabled' });
+    });
+
+    it('refuses a token issued before the last credential change, and accepts one issued in that second', async () => {
+      sessions.addUser('alice', { tokensValidAfter: NOW + 1 });
+      expect(await resolve({ headers: { authorization: `Bearer ${tokens.good('old', { iat: NOW })}` } })).toMatchObject({
+        ok: false,
+        reason: 'token_issued_before_credential_change',
+        actor: 'alice',
+      });
+      expect((await resolve({ headers: { authorization: `Bearer ${tokens.good('new', { iat: NOW + 1 })}` } })).ok).toBe(true);
+    });
+
+    it('answers credential_store_unavailable when the user state cannot be read', async () => {
+      sessions.failing = true;
+      expect(await resolve({ headers: { authorization: `Bearer ${tokens.good('t')}` } })).toMatchObject({ ok: false, reason: 'credential_store_unavailable' });
+    });
+
+    it('answers credential_store_unavailable when the key store throws', async () => {
+      apiKeys.failing = true;
+      expect(await resolve({ headers: { 'x-api-key': 'aurora_good' } })).toEqual({ ok: false, reason: 'credential_store_unavailable', method: 'api_key' });
+    });
+  });
+
+  it('takes role and permissions from the stored user, not from the token', async () => {
+    const result = await resolve({ headers: { authorization: `Bearer ${tokens.good('t', { sub: 'bob', role: 'admin', iat: NOW, exp: NOW + 60 })}` } });
+    expect(principalOf(result)).toEqual({
+      kind: 'user',
+      sub: 'bob',
+      role: 'viewer',
+      permissions: ['alerts:read'],
+      source: 'bearer',
+      jti: 'jti-t',
+      tokenIssuedAt: NOW,
+      tokenExpiresAt: NOW + 60,
+      userId: 'id-bob',
+    });
+  });
+});

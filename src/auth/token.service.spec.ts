@@ -1,0 +1,164 @@
+import { createHmac, generateKeyPairSync, randomUUID, sign as rsaSign } from 'node:crypto';
+import * as jwt from 'jsonwebtoken';
+import type { AppConfig } from '../config/app-config';
+import { TokenService } from './token.service';
+
+const SECRET = 'current-secret-0123456789-abcdefghijkl';
+const PREVIOUS = 'previous-secret-0123456789-abcdefghijk';
+const OTHER = 'another-secret-0123456789-abcdefghijkl';
+const LIFETIME = 3600;
+
+const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+
+/** Builds a token by hand, so that any header, claim set and signature can be tried. */
+function forge(payload: Record<string, unknown>, options: { alg?: string; secret?: string; hmac?: string; signature?: string } = {}): string {
+  const alg = options.alg ?? 'HS256';
+  const input = `${b64({ alg, typ: 'JWT' })}.${b64(payload)}`;
+  if (options.signature !== undefined) return `${input}.${options.signature}`;
+  const hmac = options.hmac ?? { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' }[alg] ?? 'sha256';
+  return `${input}.${createHmac(hmac, options.secret ?? SECRET).update(input).digest('base64url')}`;
+}
+
+const now = () => Math.floor(Date.now() / 1000);
+const claims = (overrides: Record<string, unknown> = {}) => ({ sub: 'alice', role: 'analyst', iat: now(), exp: now() + 600, jti: randomUUID(), ...overrides });
+
+function service(previous?: string): TokenService {
+  return new TokenService({ jwtSecret: SECRET, jwtSecretPrevious: previous, jwtExpirySeconds: LIFETIME } as AppConfig);
+}
+
+describe('TokenService', () => {
+  it('issues HS256 tokens with sub, role, iat, exp = iat + lifetime, a unique jti and the account id', () => {
+    const tokens = service();
+    const issuedAt = now();
+    const first = tokens.issue('alice', 'viewer', issuedAt, 'user-1');
+    const second = tokens.issue('alice', 'viewer', issuedAt, 'user-1');
+    const decoded = jwt.decode(first.token, { complete: true })!;
+    expect(decoded.header).toMatchObject({ alg: 'HS256' });
+    expect(decoded.payload).toMatchObject({ sub: 'alice', role: 'viewer', iat: issuedAt, exp: issuedAt + LIFETIME, uid: 'user-1' });
+    expect(first.claims.jti).toMatch(/^[0-9a-f-]{36}$/);
+    expect(first.claims.jti).not.toBe(second.claims.jti);
+    expect(tokens.lifetimeSeconds).toBe(LIFETIME);
+    expect(() => jwt.verify(first.token, SECRET, { algorithms: ['HS256'] })).not.toThrow();
+  });
+
+  it('accepts its own tokens and a well-formed HS256 token signed with the current secret', () => {
+    const tokens = service();
+    const issued = tokens.issue('alice', 'analyst', now(), 'user-1');
+    expect(tokens.verify(issued.token)).toEqual({ ok: true, claims: issued.claims });
+    const forged = claims();
+    expect(tokens.verify(forge(forged))).toEqual({ ok: true, claims: forged });
+  });
+
+  describe('pins HS256', () => {
+    it.each(['none', 'None', 'NONE'])('refuses alg %s with an empty signature', (alg) => {
+      expect(service().verify(forge(claims(), { alg, signature: '' }))).toEqual({ ok: false, reason: 'algorithm_not_allowed' });
+    });
+
+    it('refuses alg none even with a signature attached', () => {
+      const result = service().verify(forge(claims(), { alg: 'none', hmac: 'sha256' }));
+      expect(result.ok).toBe(false);
+      expect(result).toEqual({ ok: false, reason: 'algorithm_not_allowed' });
+    });
+
+    it.each(['HS384', 'HS512'])('refuses a token signed with %s and the right secret', (alg) => {
+      expect(service().verify(forge(claims(), { alg }))).toEqual({ ok: false, reason: 'algorithm_not_allowed' });
+    });
+
+    it('refuses an RS256 header over an HMAC of the secret (algorithm confusion)', () => {
+      expect(service().verify(forge(claims(), { alg: 'RS256', hmac: 'sha256' }))).toEqual({ ok: false, reason: 'algorithm_not_allowed' });
+    });
+
+    it('refuses a genuine RS256 token', () => {
+      const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const input = `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64(claims())}`;
+      const token = `${input}.${rsaSign('sha256', Buffer.from(input), privateKey).toString('base64url')}`;
+      expect(service().verify(token)).toEqual({ ok: false, reason: 'algorithm_not_allowed' });
+    });
+  });
+
+  describe('signature', () => {
+    it('refuses a token signed with another secret', () => {
+      expect(service().verify(forge(claims(), { secret: OTHER }))).toEqual({ ok: false, reason: 'bad_signature' });
+    });
+
+    it('refuses a token whose payload was changed after signing', () => {
+      const [header, , signature] = service().issue('alice', 'viewer', now(), 'user-1').token.split('.');
+      const tampered = `${header}.${b64(claims({ role: 'admin' }))}.${signature}`;
+      expect(service().verify(tampered)).toEqual({ ok: false, reason: 'bad_signature' });
+    });
+
+    it('says bad_signature, not expired, for an expired token signed with an unknown secret', () => {
+      const token = forge(claims({ iat: now() - 100, exp: now() - 50 }), { secret: OTHER });
+      expect(service().verify(token)).toEqual({ ok: false, reason: 'bad_signature' });
+    });
+  });
+
+  describe('JWT_SECRET_KEY_PREVIOUS', () => {
+    it('accepts a token signed with the previous secret when it is configured', () => {
+      const payload = claims();
+      expect(service(PREVIOUS).verify(forge(payload, { secret: PREVIOUS }))).toEqual({ ok: true, claims: payload });
+    });
+
+    it('refuses a token signed with the previous secret when it is not configured', () => {
+      expect(service().verify(forge(claims(), { secret: PREVIOUS }))).toEqual({ ok: false, reason: 'bad_signature' });
+    });
+
+    it('still signs with the current secret', () => {
+      const { token } = service(PREVIOUS).issue('alice', 'viewer', now(), 'user-1');
+      expect(() => jwt.verify(token, SECRET, { algorithms: ['HS256'] })).not.toThrow();
+      expect(() => jwt.verify(token, PREVIOUS, { algorithms: ['HS256'] })).toThrow();
+    });
+
+    it('classifies an expired token signed with the previous secret as expired', () => {
+      const token = forge(claims({ iat: now() - 100, exp: now() - 50 }), { secret: PREVIOUS });
+      expect(service(PREVIOUS).verify(token)).toEqual({ ok: false, reason: 'token_expired' });
+    });
+
+    it('still refuses a third secret', () => {
+      expect(service(PREVIOUS).verify(forge(claims(), { secret: OTHER }))).toEqual({ ok: false, reason: 'bad_signature' });
+    });
+  });
+
+  describe('claims', () => {
+    it('refuses an expired token, with no clock tolerance', () => {
+      expect(service().verify(forge(claims({ iat: now() - 100, exp: now() - 1 })))).toEqual({ ok: false, reason: 'token_expired' });
+    });
+
+    it('refuses a token whose nbf is in the future', () => {
+      expect(service().verify(forge(claims({ nbf: now() + 300 })))).toEqual({ ok: false, reason: 'token_not_yet_valid' });
+    });
+
+    it.each(['exp', 'iat', 'jti', 'sub', 'role'])('refuses a token without %s', (claim) => {
+      const payload: Record<string, unknown> = claims();
+      delete payload[claim];
+      expect(service().verify(forge(payload))).toEqual({ ok: false, reason: 'missing_claims' });
+    });
+
+    it.each([
+      ['a role outside the table', { role: 'root' }],
+      ['an empty subject', { sub: '' }],
+      ['a numeric subject', { sub: 42 }],
+      ['a string iat', { iat: 'yesterday' }],
+      ['an empty jti', { jti: '' }],
+      ['a numeric account id', { uid: 7 }],
+      ['an empty account id', { uid: '' }],
+    ])('refuses %s', (_name, overrides) => {
+      expect(service().verify(forge(claims(overrides)))).toEqual({ ok: false, reason: 'missing_claims' });
+    });
+
+    it('refuses a payload that is not an object', () => {
+      const input = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64('"just a string"')}`;
+      const token = `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
+      expect(service().verify(token).ok).toBe(false);
+    });
+  });
+
+  it.each([
+    ['garbage', 'not-a-jwt'],
+    ['two segments', 'abc.def'],
+    ['a header that is not JSON', `${b64('{{{')}.${b64(claims())}.sig`],
+    ['an empty string', ''],
+  ])('classifies %s as malformed', (_name, token) => {
+    expect(service().verify(token)).toEqual({ ok: false, reason: 'malformed_token' });
+  });
+});
