@@ -14,7 +14,8 @@ import { AuditGateway } from './audit/audit.gateway';
 import { MetricsServer } from './metrics/metrics-server';
 
 export const API_PREFIX = 'api/v1';
-export const PUBLIC_DIR = path.resolve(__dirname, '..', '..', 'public');
+/** public/ at the project root, whether this file runs from src/ (tests) or dist/src/ (builds). */
+export const PUBLIC_DIR = path.resolve(__dirname, path.basename(path.dirname(__dirname)) === 'dist' ? '../..' : '..', 'public');
 const BODY_LIMIT = '100kb';
 const DOCS_CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'";
 

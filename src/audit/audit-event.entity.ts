@@ -25,6 +25,9 @@ export class AuditEvent {
   @Column({ type: 'varchar', length: 200, nullable: true })
   reason: string | null;
 
+  @Column({ name: 'request_id', type: 'varchar', length: 64, nullable: true })
+  requestId: string | null;
+
   @Column({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 }

@@ -9,6 +9,7 @@ export interface AuditEventView {
   ip: string | null;
   user_agent: string | null;
   reason: string | null;
+  request_id: string | null;
   created_at: string;
 }
 
@@ -21,6 +22,7 @@ export function toAuditEventView(event: AuditEvent): AuditEventView {
     ip: event.ip,
     user_agent: event.userAgent,
     reason: event.reason,
+    request_id: event.requestId ?? null,
     created_at: new Date(event.createdAt).toISOString(),
   };
 }

@@ -58,6 +58,7 @@ export class AuditRecorder implements OnApplicationShutdown {
       reason: sanitizeAuditText(input.reason, 200),
       ip: sanitizeAuditText(input.client?.ip, 64),
       userAgent: sanitizeAuditText(input.client?.userAgent, 512),
+      requestId: sanitizeAuditText(input.client?.requestId, 64),
       createdAt: new Date(),
     });
     this.logger.log({ audit: { ...toAuditEventView(event), id: undefined } }, 'audit event');

@@ -2,6 +2,7 @@ import { CanActivate, ExecutionContext, ForbiddenException, Injectable } from '@
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { AuditRecorder } from '../audit/audit-recorder';
+import { MetricsService } from '../metrics/metrics.service';
 import { clientInfo } from '../common/client-info';
 import { IS_PUBLIC, REQUIRED_PERMISSIONS } from './auth.decorators';
 import { auditAuthFailure, authFailureException, crossSiteException } from './auth-failure';
@@ -23,6 +24,7 @@ export class AuthGuard implements CanActivate {
     private readonly resolver: CredentialResolver,
     private readonly originPolicy: OriginPolicy,
     private readonly audit: AuditRecorder,
+    private readonly metrics: MetricsService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -32,10 +34,12 @@ export class AuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const result = await this.resolver.resolve({ headers: request.headers, cookies: request.cookies });
     if (!result.ok) {
+      this.metrics.countAuthentication(result.source === 'cookie' ? 'cookie' : (result.method ?? 'jwt'), 'failure', result.reason);
       auditAuthFailure(this.audit, result, 'http', clientInfo(request));
       throw authFailureException(result);
     }
     const principal = result.principal;
+    this.metrics.countAuthentication(principal.source === 'api_key' ? 'api_key' : principal.source === 'cookie' ? 'cookie' : 'jwt', 'success');
     if (principal.source === 'cookie' && this.originPolicy.changesState(request.method) && this.originPolicy.isForeign(request.headers)) {
       this.audit.record({ type: 'auth.cross_site', outcome: 'failure', actor: principal.sub, reason: 'foreign_origin', client: clientInfo(request) });
       throw crossSiteException();

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { LoginThrottlerGuard } from './login-throttler.guard';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ApiKeysModule } from '../api-keys/api-keys.module';
@@ -50,7 +51,7 @@ const MINUTE_MS = 60_000;
     AuthService,
     AuthCookie,
     // Order matters: the throttler counts a login attempt before anything can refuse it.
-    { provide: APP_GUARD, useClass: ThrottlerGuard },
+    { provide: APP_GUARD, useClass: LoginThrottlerGuard },
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
   exports: [CredentialResolver, OriginPolicy, SessionRegistry, AuthService, AuthCookie, TokenService],

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, UnauthorizedException } from '@nestjs/common';
 import { AuditRecorder } from '../audit/audit-recorder';
+import { MetricsService } from '../metrics/metrics.service';
 import type { ClientInfo } from '../common/client-info';
 import { RetryLaterException } from '../common/retry-later.exception';
 import { PasswordHasher } from '../users/password-hasher';
@@ -27,6 +28,7 @@ export class AuthService {
     private readonly sessions: SessionRegistry,
     private readonly failures: LoginFailureCounter,
     private readonly audit: AuditRecorder,
+    private readonly metrics: MetricsService,
   ) {}
 
   /**
@@ -34,9 +36,22 @@ export class AuthService {
    * answer and the time it takes are the same whichever was wrong.
    */
   async login(username: string, password: string, client: ClientInfo): Promise<IssuedToken> {
+    const stopTimer = this.metrics.loginDuration.startTimer();
+    try {
+      const issued = await this.attemptLogin(username, password, client);
+      this.metrics.countAuthentication('login', 'success');
+      return issued;
+    } finally {
+      stopTimer();
+    }
+  }
+
+  private async attemptLogin(username: string, password: string, client: ClientInfo): Promise<IssuedToken> {
     const lock = await this.failures.reserve(username);
     if (lock.locked) {
       this.audit.record({ type: 'auth.login', outcome: 'failure', actor: username, reason: 'too_many_failures', client });
+      this.metrics.countAuthentication('login', 'failure', 'too_many_failures');
+      this.metrics.rateLimited.inc({ rule: 'username_failures' });
       throw new RetryLaterException('too many failed logins for this username; retry later', lock.retryAfterSeconds);
     }
     const user = await this.users.findByUsername(username);
@@ -44,6 +59,7 @@ export class AuthService {
     if (!user || !passwordMatches || user.disabled) {
       const reason = !user ? 'unknown_user' : !passwordMatches ? 'wrong_password' : 'user_disabled';
       this.audit.record({ type: 'auth.login', outcome: 'failure', actor: username, reason, client });
+      this.metrics.countAuthentication('login', 'failure', reason);
       throw new UnauthorizedException(INVALID_LOGIN);
     }
     await this.failures.reset(username);

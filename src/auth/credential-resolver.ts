@@ -59,6 +59,11 @@ export class CredentialResolver {
   }
 
   async resolveToken(token: string, source: CredentialSource): Promise<AuthResult> {
+    const result = await this.checkToken(token, source);
+    return result.ok ? result : { ...result, source };
+  }
+
+  private async checkToken(token: string, source: CredentialSource): Promise<AuthResult> {
     const verified = this.tokens.verify(token);
     if (!verified.ok) return { ok: false, reason: verified.reason, method: 'jwt' };
     const { claims } = verified;

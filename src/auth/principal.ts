@@ -45,4 +45,4 @@ export type AuthMethod = 'jwt' | 'api_key';
 
 export type AuthResult =
   | { ok: true; principal: Principal }
-  | { ok: false; reason: AuthFailureReason; method?: AuthMethod; actor?: string | null };
+  | { ok: false; reason: AuthFailureReason; method?: AuthMethod; source?: CredentialSource; actor?: string | null };

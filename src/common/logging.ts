@@ -1,9 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params } from 'nestjs-pino';
 import type { AppConfig } from '../config/app-config';
-
-const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+import { saneRequestId } from './client-info';
 const SECRET_QUERY_PARAMS = /([?&](?:token|access_token|api_key|apikey|key)=)[^&#]*/gi;
 
 /** A URL fit for a log line: query values that may be credentials are replaced. */
@@ -13,8 +11,7 @@ export function redactUrl(url: string | undefined): string | undefined {
 
 /** The client's X-Request-Id if it is sane, else a new one; echoed on the response. */
 export function requestIdFor(req: IncomingMessage, res: ServerResponse): string {
-  const offered = req.headers['x-request-id'];
-  const id = typeof offered === 'string' && SANE_REQUEST_ID.test(offered) ? offered : randomUUID();
+  const id = saneRequestId(req.headers['x-request-id']);
   res.setHeader('X-Request-Id', id);
   return id;
 }

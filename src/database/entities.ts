@@ -7,6 +7,7 @@ import { CreateUsers1764370000000 } from './migrations/1764370000000-CreateUsers
 import { CreateAuditEvents1764370000001 } from './migrations/1764370000001-CreateAuditEvents';
 import { CreateApiKeys1764370000002 } from './migrations/1764370000002-CreateApiKeys';
 import { CreateAlerts1764370000003 } from './migrations/1764370000003-CreateAlerts';
+import { AddAuditRequestId1764370000004 } from './migrations/1764370000004-AddAuditRequestId';
 
 export const ENTITIES = [User, RevokedToken, AuditEvent, ApiKey, Alert];
 export const MIGRATIONS = [
@@ -14,4 +15,5 @@ export const MIGRATIONS = [
   CreateAuditEvents1764370000001,
   CreateApiKeys1764370000002,
   CreateAlerts1764370000003,
+  AddAuditRequestId1764370000004,
 ];

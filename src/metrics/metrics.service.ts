@@ -34,6 +34,11 @@ export class MetricsService {
     collectDefaultMetrics({ register: this.registry });
   }
 
+  /** One authentication attempt; reasons are the resolver's fixed set, so label cardinality is bounded. */
+  countAuthentication(method: 'jwt' | 'cookie' | 'api_key' | 'ws' | 'login', outcome: 'success' | 'failure', reason = 'ok'): void {
+    this.authAttempts.inc({ method, outcome, reason });
+  }
+
   /** A gauge whose value is read from its owner at scrape time. */
   gauge(name: string, help: string, read: () => number | Record<string, number>, labelName = 'name'): void {
     new Gauge({

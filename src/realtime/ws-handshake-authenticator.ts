@@ -7,6 +7,7 @@ import { CredentialResolver } from '../auth/credential-resolver';
 import { OriginPolicy } from '../auth/origin-policy';
 import type { Principal } from '../auth/principal';
 import { clientInfo } from '../common/client-info';
+import { MetricsService } from '../metrics/metrics.service';
 import { permissionForSocketPath } from './ws-routes';
 
 export type HandshakeResult = { ok: true; principal: Principal } | { ok: false; status: 401 | 403 | 503; message: string };
@@ -21,6 +22,7 @@ export class WsHandshakeAuthenticator {
     private readonly resolver: CredentialResolver,
     private readonly originPolicy: OriginPolicy,
     private readonly audit: AuditRecorder,
+    private readonly metrics: MetricsService,
   ) {}
 
   async authenticate(req: IncomingMessage): Promise<HandshakeResult> {
@@ -33,6 +35,7 @@ export class WsHandshakeAuthenticator {
       queryToken: url.searchParams.get('token'),
     });
     if (!result.ok) {
+      this.metrics.countAuthentication('ws', 'failure', result.reason);
       auditAuthFailure(this.audit, result, 'ws', client);
       if (result.reason === 'credential_store_unavailable') return { ok: false, status: 503, message: 'Service Unavailable' };
       return { ok: false, status: 401, message: 'Unauthorized' };
@@ -47,6 +50,7 @@ export class WsHandshakeAuthenticator {
       this.audit.record({ type: 'auth.ws_handshake', outcome: 'failure', actor: principal.sub, reason: `missing permission ${required ?? 'unknown path'}`, client });
       return { ok: false, status: 403, message: 'Forbidden' };
     }
+    this.metrics.countAuthentication('ws', 'success');
     return { ok: true, principal };
   }
 }

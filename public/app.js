@@ -1,0 +1,235 @@
+// AuroraSOC console: entry point. Session, routing, sign-in and sign-out.
+// Plain ES modules, no build step; the page runs under a strict CSP (no inline script or style).
+import { ApiError, get, post, setUnauthenticatedHandler } from './js/api.js';
+import { $, busy, message, show } from './js/dom.js';
+import * as alerts from './js/alerts.js';
+import * as keys from './js/keys.js';
+import * as users from './js/users.js';
+import * as audit from './js/audit.js';
+import * as account from './js/account.js';
+
+const PAGES = {
+  alerts: { module: alerts, permission: 'alerts:read' },
+  keys: { module: keys, permission: 'users:manage' },
+  users: { module: users, permission: 'users:manage' },
+  audit: { module: audit, permission: 'audit:read' },
+  account: { module: account },
+};
+
+/** What the console knows about the signed-in principal (from GET /auth/me). */
+const session = {
+  me: null,
+  can(permission) {
+    return Boolean(this.me && Array.isArray(this.me.permissions) && this.me.permissions.includes(permission));
+  },
+  /** Leave the console for the sign-in page, with a reason shown there. */
+  signedOut(reason) {
+    showSignIn(reason, 'info');
+  },
+  flash(text, kind = 'error') {
+    flash(text, kind);
+  },
+  /** Set while my own password change is in flight: it ends the old token and brings a new cookie. */
+  pendingCredentialChange: null,
+};
+
+let current = null;
+let retryTimer = null;
+
+function flash(text, kind) {
+  const element = $('flash');
+  message(element, text, kind);
+  clearTimeout(flash.timer);
+  if (text) flash.timer = setTimeout(() => message(element, ''), kind === 'error' ? 8000 : 4000);
+}
+
+function showSignIn(reason, kind = 'error') {
+  const wasSignedIn = session.me !== null;
+  session.me = null;
+  for (const page of Object.values(PAGES)) page.module.reset?.();
+  current = null;
+  show($('boot'), false);
+  show($('console-view'), false);
+  show($('signin-view'), true);
+  document.title = 'Sign in · AuroraSOC';
+  message($('signin-message'), reason ?? '', kind);
+  $('signin-password').value = '';
+  if (wasSignedIn || !$('signin-username').value) $('signin-username').focus();
+  else $('signin-password').focus();
+}
+
+function enterConsole(me) {
+  session.me = me;
+  show($('boot'), false);
+  show($('signin-view'), false);
+  message($('signin-message'), '');
+  $('whoami').textContent = me.sub;
+  $('whorole').textContent = me.role;
+  for (const link of $('nav').querySelectorAll('a[data-view]')) {
+    const permission = link.dataset.perm;
+    const allowed = !permission || session.can(permission);
+    link.hidden = !allowed;
+    // Pages the role may not use are left out of the page entirely, not just hidden.
+    if (!allowed) link.setAttribute('aria-hidden', 'true');
+    else link.removeAttribute('aria-hidden');
+  }
+  show($('console-view'), true);
+  if (session.can('alerts:read')) alerts.start(session);
+  route();
+}
+
+function defaultPage() {
+  return session.can('alerts:read') ? 'alerts' : 'account';
+}
+
+function route() {
+  if (!session.me) return;
+  const name = location.hash.replace(/^#\/?/, '').split(/[/?]/)[0] || defaultPage();
+  const page = PAGES[name];
+  if (!page) {
+    location.replace(`#/${defaultPage()}`);
+    return;
+  }
+  const allowed = !page.permission || session.can(page.permission);
+  if (current && current !== name) PAGES[current]?.module.leave?.();
+  current = name;
+  for (const section of document.querySelectorAll('section.view')) section.hidden = true;
+  for (const link of $('nav').querySelectorAll('a[data-view]')) {
+    if (link.dataset.view === name) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  if (!allowed) {
+    show($('view-denied'), true);
+    document.title = 'Not available · AuroraSOC';
+    return;
+  }
+  show($(`view-${name}`), true);
+  document.title = `${$('nav').querySelector(`a[data-view="${name}"]`)?.textContent ?? name} · AuroraSOC`;
+  page.module.enter?.(session);
+}
+
+function retryAfterSeconds(error) {
+  const header = error.headers?.get('retry-after');
+  const seconds = Number.parseInt(header ?? '', 10);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds;
+  const date = header ? Date.parse(header) : NaN;
+  return Number.isFinite(date) ? Math.max(0, Math.ceil((date - Date.now()) / 1000)) : 60;
+}
+
+function describeWait(seconds) {
+  if (seconds < 60) return `${seconds} second${seconds === 1 ? '' : 's'}`;
+  const minutes = Math.floor(seconds / 60);
+  const rest = seconds % 60;
+  return rest ? `${minutes} min ${rest} s` : `${minutes} minute${minutes === 1 ? '' : 's'}`;
+}
+
+function unlockSignIn() {
+  clearInterval(retryTimer);
+  retryTimer = null;
+  $('signin-submit').disabled = false;
+}
+
+/**
+ * 429: count down the wait the server named, with the button disabled. The limit may be per
+ * username, so typing another username enables the button again (the server still decides).
+ */
+function lockSignIn(seconds) {
+  const button = $('signin-submit');
+  const box = $('signin-message');
+  clearInterval(retryTimer);
+  const lockedUsername = $('signin-username').value;
+  $('signin-username').addEventListener('input', function onInput() {
+    if ($('signin-username').value === lockedUsername) return;
+    $('signin-username').removeEventListener('input', onInput);
+    if (retryTimer !== null) {
+      unlockSignIn();
+      message(box, '');
+    }
+  });
+  let left = seconds;
+  const tick = () => {
+    if (left <= 0) {
+      unlockSignIn();
+      message(box, 'You can try signing in again now.', 'info');
+      return;
+    }
+    button.disabled = true;
+    message(box, `Too many sign-in attempts. Try again in ${describeWait(left)}.`, 'error');
+    left -= 1;
+  };
+  tick();
+  retryTimer = setInterval(tick, 1000);
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const username = $('signin-username').value.trim();
+  const password = $('signin-password').value;
+  const box = $('signin-message');
+  if (!username || !password) {
+    message(box, 'Enter your username and password.');
+    return;
+  }
+  const button = $('signin-submit');
+  message(box, 'Signing in…', 'info');
+  await busy(button, async () => {
+    try {
+      // The server sets the httpOnly access_token cookie; the token in the body is not kept.
+      await post('/auth/token', { username, password }, { allow401: true });
+      $('signin-password').value = '';
+      const me = await get('/auth/me', { allow401: true });
+      enterConsole(me);
+    } catch (error) {
+      $('signin-password').value = '';
+      if (!(error instanceof ApiError)) throw error;
+      if (error.status === 401) message(box, 'Wrong username or password.');
+      else if (error.status === 429) {
+        const seconds = retryAfterSeconds(error);
+        setTimeout(() => lockSignIn(seconds));
+      } else if (error.status === 400) message(box, 'Enter a valid username and password.');
+      else message(box, error.message);
+    }
+  });
+}
+
+async function signOut() {
+  const button = $('signout');
+  await busy(button, async () => {
+    try {
+      await post('/auth/logout', undefined, { allow401: true });
+      showSignIn('You have signed out.', 'info');
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) showSignIn('You have signed out.', 'info');
+      else flash(`Sign-out failed: ${error.message} Your session may still be active.`, 'error');
+    }
+  });
+}
+
+async function boot() {
+  $('signin-form').addEventListener('submit', (event) => void signIn(event));
+  $('signout').addEventListener('click', () => void signOut());
+  window.addEventListener('hashchange', route);
+  setUnauthenticatedHandler(async (reason) => {
+    if (!session.me) return;
+    if (session.pendingCredentialChange) {
+      // A request raced my own password change: the fresh cookie may still be good.
+      await session.pendingCredentialChange;
+      try {
+        await get('/auth/me', { allow401: true });
+        return;
+      } catch {
+        // really signed out
+      }
+    }
+    if (session.me) showSignIn(reason, 'info');
+  });
+  for (const page of Object.values(PAGES)) page.module.init?.(session);
+  try {
+    enterConsole(await get('/auth/me', { allow401: true }));
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) showSignIn('');
+    else showSignIn(error instanceof ApiError ? error.message : 'The console could not start.');
+  }
+}
+
+void boot();

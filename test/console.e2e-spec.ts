@@ -1,0 +1,426 @@
+/**
+ * The SOC console in a real browser: Debian's headless Chromium driven by playwright-core.
+ * (`scripts/ensure-chromium.sh` installs /usr/bin/chromium when it is missing.)
+ *
+ * The browser's origin must be in ALLOWED_ORIGINS for cookie-authenticated writes and the
+ * WebSocket, so the app is booted here on a port chosen beforehand (startTestApp listens on 0).
+ * Screenshots of each page go to .tmp/console-screenshots/ (git-ignored).
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { AppModule } from '../src/app.module';
+import { configureApp } from '../src/app.setup';
+import { loadConfig } from '../src/config/app-config';
+import { apiKey, bearer, call, createUser, login } from './support/http';
+import { freePort } from './support/server-process';
+import { ADMIN, databaseForFile, TEST_SECRET } from './support/test-app';
+
+jest.setTimeout(60_000);
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ROOT = path.resolve(__dirname, '..');
+const SCREENSHOTS = path.join(ROOT, '.tmp', 'console-screenshots');
+const XSS_TITLE = '<img src=x onerror=alert(1)>';
+const APP_ENV = { LOGIN_MAX_FAILURES_PER_USER: '3', LOGIN_MAX_PER_IP: '200' };
+const VIEWER = { username: 'viewer@console.test', password: 'viewer-password-123' };
+
+interface ConsoleApp {
+  origin: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** The real app (app.setup.ts) on a known port, so that its origin can be allowed. */
+async function startConsoleApp(database: { url?: string; dataDir?: string }, env: Record<string, string>, fixedPort?: number): Promise<ConsoleApp> {
+  const dataDir = database.dataDir ?? mkdtempSync(path.join(tmpdir(), 'aurora-console-'));
+  for (let attempt = 1; ; attempt++) {
+    const port = fixedPort ?? (await freePort());
+    const origin = `http://127.0.0.1:${port}`;
+    const { config } = loadConfig({
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      JWT_SECRET_KEY: TEST_SECRET,
+      AURORA_ADMIN_USERNAME: ADMIN.username,
+      AURORA_ADMIN_PASSWORD: ADMIN.password,
+      DATA_DIR: dataDir,
+      METRICS_PORT: '0',
+      PORT: String(port),
+      ALLOWED_ORIGINS: origin,
+      ...(database.url ? { DATABASE_URL: database.url } : {}),
+      ...env,
+    });
+    const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bodyParser: false, bufferLogs: true });
+    configureApp(app);
+    try {
+      await app.listen(port, '127.0.0.1');
+    } catch (error) {
+      await app.close();
+      // Someone took the port between freePort() and listen(): pick another.
+      if (fixedPort === undefined && attempt < 3 && (error as NodeJS.ErrnoException).code === 'EADDRINUSE') continue;
+      throw error;
+    }
+    return {
+      origin,
+      port,
+      async close() {
+        await app.close();
+        if (!database.dataDir) rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  }
+}
+
+interface Watched {
+  page: Page;
+  context: BrowserContext;
+  cspViolations: string[];
+  pageErrors: string[];
+  dialogs: string[];
+}
+
+describe('SOC console in a real browser', () => {
+  let db: Awaited<ReturnType<typeof databaseForFile>>;
+  let server: ConsoleApp;
+  let browser: Browser;
+  let adminToken: string;
+  let ingestKey: string;
+  const contexts: Watched[] = [];
+
+  beforeAll(async () => {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    db = await databaseForFile();
+    const launching = chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+    server = await startConsoleApp(db, APP_ENV);
+    browser = await launching;
+    adminToken = await login(server.origin, ADMIN.username, ADMIN.password);
+    await createUser(server.origin, adminToken, VIEWER.username, 'viewer', VIEWER.password);
+    const key = await call(server.origin, 'POST', '/api/v1/auth/api-keys', { headers: bearer(adminToken), body: { service_name: 'console-ingest' } });
+    expect(key.status).toBe(201);
+    ingestKey = key.body.api_key;
+  });
+
+  afterAll(async () => {
+    for (const watched of contexts) await watched.context.close().catch(() => undefined);
+    await browser?.close();
+    await server?.close();
+    await db?.drop();
+  });
+
+  afterEach(() => {
+    for (const watched of contexts) {
+      expect(watched.cspViolations).toEqual([]);
+      expect(watched.pageErrors).toEqual([]);
+      expect(watched.dialogs).toEqual([]);
+    }
+  });
+
+  async function openConsole(): Promise<Watched> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    const watched: Watched = { page, context, cspViolations: [], pageErrors: [], dialogs: [] };
+    page.on('console', (msg) => {
+      if (msg.text().includes('Content Security Policy')) watched.cspViolations.push(msg.text());
+    });
+    page.on('pageerror', (error) => watched.pageErrors.push(String(error)));
+    page.on('dialog', (dialog) => {
+      watched.dialogs.push(`${dialog.type()}: ${dialog.message()}`);
+      void dialog.dismiss();
+    });
+    // A violation report reaches the page as an event even when the console stays quiet.
+    await page.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (event) => console.error(`Content Security Policy violation: ${event.violatedDirective} ${event.blockedURI}`));
+    });
+    await page.goto(`${server.origin}/`);
+    contexts.push(watched);
+    return watched;
+  }
+
+  async function signIn(page: Page, username: string, password: string): Promise<void> {
+    await page.locator('#signin-view').waitFor({ state: 'visible' });
+    await page.fill('#signin-username', username);
+    await page.fill('#signin-password', password);
+    await page.click('#signin-submit');
+  }
+
+  const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
+
+  let admin: Watched;
+
+  it('serves the page under a strict CSP', async () => {
+    const reply = await fetch(`${server.origin}/`);
+    expect(reply.status).toBe(200);
+    const csp = reply.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("style-src 'self'");
+    expect(csp).not.toContain('unsafe-inline');
+    const html = await reply.text();
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/i);
+    expect(html).not.toMatch(/\sstyle=|\son[a-z]+=/i);
+
+    // The violation detector works: an injected inline script is blocked and reported.
+    const canary = await openConsole();
+    contexts.splice(contexts.indexOf(canary), 1);
+    await canary.page.evaluate(() => {
+      const script = document.createElement('script');
+      script.textContent = 'window.__inline = 1';
+      document.body.append(script);
+    });
+    await canary.page.waitForTimeout(100);
+    expect(await canary.page.evaluate(() => (window as any).__inline)).toBeUndefined();
+    expect(canary.cspViolations.length).toBeGreaterThan(0);
+    await canary.context.close();
+  });
+
+  it('signs in through the form: wrong password is refused, then the admin gets in with an httpOnly cookie', async () => {
+    admin = await openConsole();
+    const { page, context } = admin;
+    await shot(page, '01-sign-in');
+    await signIn(page, ADMIN.username, 'not-the-password');
+    await page.locator('#signin-message:text-is("Wrong username or password.")').waitFor();
+    await shot(page, '02-sign-in-wrong-password');
+
+    await signIn(page, ADMIN.username, ADMIN.password);
+    await page.locator('#view-alerts').waitFor({ state: 'visible' });
+    await page.locator('#conn-state[data-state="live"]').waitFor();
+    expect(await page.textContent('#whoami')).toBe(ADMIN.username);
+    for (const view of ['alerts', 'keys', 'users', 'audit']) expect(await page.isVisible(`#nav a[data-view="${view}"]`)).toBe(true);
+
+    const cookies = await context.cookies();
+    const cookie = cookies.find((c) => c.name === 'access_token');
+    expect(cookie?.httpOnly).toBe(true);
+    expect(cookie?.sameSite).toBe('Strict');
+    expect(await page.evaluate(() => document.cookie)).not.toContain('access_token');
+  });
+
+  it('shows an alert posted with an API key live, its attacker-controlled title as text, and acknowledges it', async () => {
+    const { page } = admin;
+    await page.evaluate(() => {
+      (window as any).__xss = false;
+      (window as any).alert = () => ((window as any).__xss = true);
+    });
+    const created = await call(server.origin, 'POST', '/api/v1/alerts', {
+      headers: apiKey(ingestKey),
+      body: { title: XSS_TITLE, severity: 'critical', source: 'edr', description: '<b>bold?</b> "quoted" & more' },
+    });
+    expect(created.status).toBe(201);
+    const row = page.locator(`#alerts-body tr[data-id="${created.body.id}"]`);
+    await row.waitFor({ state: 'visible', timeout: 5000 });
+    expect(await row.locator('.alert-title').textContent()).toBe(XSS_TITLE);
+    expect(await row.locator('.alert-description').textContent()).toBe('<b>bold?</b> "quoted" & more');
+    expect(await page.locator('#alerts-body img, #alerts-body b').count()).toBe(0);
+    expect(await page.locator('img').count()).toBe(0);
+    expect(await row.getAttribute('class')).toContain('sev-critical');
+    expect(await row.locator('.alert-status').textContent()).toBe('open');
+    await page.waitForTimeout(200);
+    expect(await page.evaluate(() => (window as any).__xss)).toBe(false);
+    await shot(page, '03-live-alerts');
+
+    await row.locator('button[data-action="acknowledged"]').click();
+    await page.locator(`#alerts-body tr[data-id="${created.body.id}"] .alert-status:text-is("acknowledged")`).waitFor();
+    const stored = await call(server.origin, 'GET', '/api/v1/alerts?status=acknowledged', { headers: bearer(adminToken) });
+    expect(stored.body.map((a: { id: string }) => a.id)).toContain(created.body.id);
+    expect(await page.locator(`#alerts-body tr[data-id="${created.body.id}"] button[data-action="acknowledged"]`).count()).toBe(0);
+
+    // A change made elsewhere arrives over the WebSocket too.
+    await call(server.origin, 'PATCH', `/api/v1/alerts/${created.body.id}`, { headers: apiKey(ingestKey), body: { status: 'resolved' } });
+    await page.locator(`#alerts-body tr[data-id="${created.body.id}"] .alert-status:text-is("resolved")`).waitFor({ timeout: 5000 });
+  });
+
+  it('shows the connection state, reconnects with backoff after a server restart (1001) and catches up', async () => {
+    const { page } = admin;
+    await page.locator('#conn-state[data-state="live"]').waitFor();
+    await server.close();
+    await page.locator('#conn-state[data-state="reconnecting"]').waitFor({ timeout: 5000 });
+    expect(await page.textContent('#conn-state')).toMatch(/Reconnecting in \d+ s/);
+    await shot(page, '03b-reconnecting');
+    server = await startConsoleApp(db, APP_ENV, server.port);
+    // Created while the page was away: it appears when the page catches up after reconnecting.
+    const missed = await call(server.origin, 'POST', '/api/v1/alerts', { headers: apiKey(ingestKey), body: { title: 'created during the outage', severity: 'high', source: 'ids' } });
+    expect(missed.status).toBe(201);
+    await page.locator('#conn-state[data-state="live"]').waitFor({ timeout: 20_000 });
+    await page.locator(`#alerts-body tr[data-id="${missed.body.id}"]`).waitFor({ timeout: 5000 });
+    expect(await page.isVisible('#console-view')).toBe(true);
+  });
+
+  it('creates an API key, shows it once with a warning, and revokes it after confirmation', async () => {
+    const { page } = admin;
+    await page.click('#nav a[data-view="keys"]');
+    await page.locator('#view-keys').waitFor({ state: 'visible' });
+    await page.fill('#key-service', 'siem-from-console');
+    await page.fill('#key-expiry', '30');
+    await page.click('#key-create');
+    await page.locator('#key-issued').waitFor({ state: 'visible' });
+    const issued = (await page.textContent('#key-issued-value')) ?? '';
+    expect(issued).toMatch(/^aurora_.{32,}$/);
+    expect(await page.textContent('#key-issued .warning')).toMatch(/only once/);
+    expect(await page.isVisible('#key-copy')).toBe(true);
+    const row = page.locator('#keys-body tr', { hasText: 'siem-from-console' });
+    await row.waitFor();
+    expect(await page.locator('#keys-body').textContent()).not.toContain(issued);
+    expect((await call(server.origin, 'GET', '/api/v1/auth/me', { headers: apiKey(issued) })).status).toBe(200);
+    await shot(page, '04-api-keys-issued');
+
+    await page.click('#key-issued-dismiss');
+    expect(await page.isVisible('#key-issued')).toBe(false);
+    expect(await page.locator('body').textContent()).not.toContain(issued);
+
+    // Cancel first: nothing happens.
+    await row.locator('button.revoke-key').click();
+    await page.locator('#confirm-dialog').waitFor({ state: 'visible' });
+    await page.click('#confirm-cancel');
+    expect((await call(server.origin, 'GET', '/api/v1/auth/me', { headers: apiKey(issued) })).status).toBe(200);
+    await row.locator('button.revoke-key').click();
+    await page.click('#confirm-ok');
+    await page.locator('#keys-body tr.revoked', { hasText: 'siem-from-console' }).waitFor();
+    expect((await call(server.origin, 'GET', '/api/v1/auth/me', { headers: apiKey(issued) })).status).toBe(401);
+  });
+
+  it('manages users: create, change role, disable, delete (each change confirmed)', async () => {
+    const { page } = admin;
+    await page.click('#nav a[data-view="users"]');
+    await page.locator('#users-body tr', { hasText: VIEWER.username }).waitFor();
+    await shot(page, '05-users');
+    const username = 'temp@console.test';
+    const stored = async () => (await call(server.origin, 'GET', '/api/v1/users', { headers: bearer(adminToken) })).body.find((u: { username: string }) => u.username === username);
+
+    await page.fill('#user-username', username);
+    await page.fill('#user-password', 'short');
+    await page.click('#user-create');
+    await page.locator('#user-form-message', { hasText: 'at least 12 characters' }).waitFor();
+    await page.fill('#user-password', 'temp-password-123');
+    await page.selectOption('#user-role', 'operator');
+    await page.click('#user-create');
+    const row = page.locator(`#users-body tr[data-username="${username}"]`);
+    await row.waitFor();
+    expect((await stored()).role).toBe('operator');
+
+    await row.locator('select.role-select').selectOption('analyst');
+    await page.click('#confirm-ok');
+    await page.locator(`#users-body tr[data-username="${username}"] select.role-select`).waitFor();
+    for (let i = 0; i < 50 && (await stored()).role !== 'analyst'; i++) await page.waitForTimeout(50);
+    expect((await stored()).role).toBe('analyst');
+
+    await page.locator(`#users-body tr[data-username="${username}"] button`, { hasText: 'Disable' }).click();
+    await page.click('#confirm-ok');
+    await page.locator(`#users-body tr.disabled[data-username="${username}"]`).waitFor();
+    expect((await stored()).disabled).toBe(true);
+
+    await page.locator(`#users-body tr[data-username="${username}"] button`, { hasText: 'Delete' }).click();
+    await page.click('#confirm-ok');
+    await page.locator(`#users-body tr[data-username="${username}"]`).waitFor({ state: 'detached' });
+    expect(await stored()).toBeUndefined();
+  });
+
+  it('lists audit events (failures highlighted, filterable)', async () => {
+    const { page } = admin;
+
+    await page.click('#nav a[data-view="audit"]');
+    await page.locator('#audit-body tr.failure').first().waitFor();
+    await shot(page, '06-audit');
+    await page.selectOption('#audit-outcome', 'failure');
+    await page.waitForFunction(() => {
+      const rows = [...document.querySelectorAll('#audit-body tr')];
+      return rows.length > 0 && rows.every((row) => row.classList.contains('failure'));
+    });
+    await page.fill('#audit-type', 'api_key.revoked');
+    await page.selectOption('#audit-outcome', '');
+    await page.waitForFunction(() => {
+      const rows = [...document.querySelectorAll('#audit-body tr')];
+      return rows.length > 0 && rows.every((row) => row.querySelector('code')?.textContent === 'api_key.revoked');
+    });
+
+    await page.click('#nav a[data-view="account"]');
+    await page.locator('#password-form').waitFor({ state: 'visible' });
+    await shot(page, '07-account');
+  });
+
+  it('signs out to the sign-in page, and the old cookie no longer works', async () => {
+    const { page, context } = admin;
+    const token = (await context.cookies()).find((c) => c.name === 'access_token')!.value;
+    expect((await call(server.origin, 'GET', '/api/v1/auth/me', { headers: { cookie: `access_token=${token}` } })).status).toBe(200);
+    await page.click('#signout');
+    await page.locator('#signin-view').waitFor({ state: 'visible' });
+    expect(await page.isVisible('#console-view')).toBe(false);
+    expect(await page.textContent('#signin-message')).toBe('You have signed out.');
+    expect((await context.cookies()).find((c) => c.name === 'access_token')).toBeUndefined();
+    expect((await call(server.origin, 'GET', '/api/v1/auth/me', { headers: { cookie: `access_token=${token}` } })).status).toBe(401);
+    await page.reload();
+    await page.locator('#signin-view').waitFor({ state: 'visible' });
+  });
+
+  it('a viewer sees no admin pages and no write buttons; the API refuses them; 4401 returns to sign-in', async () => {
+    const viewer = await openConsole();
+    const { page } = viewer;
+    await signIn(page, VIEWER.username, VIEWER.password);
+    await page.locator('#view-alerts').waitFor({ state: 'visible' });
+    await page.locator('#conn-state[data-state="live"]').waitFor();
+    await page.locator('#alerts-body tr').first().waitFor();
+    expect(await page.isVisible('#nav a[data-view="alerts"]')).toBe(true);
+    for (const view of ['keys', 'users', 'audit']) expect(await page.isVisible(`#nav a[data-view="${view}"]`)).toBe(false);
+    expect(await page.locator('#alerts-body button').count()).toBe(0);
+    await shot(page, '08-viewer-alerts');
+
+    await page.goto(`${server.origin}/#/users`);
+    await page.locator('#view-denied').waitFor({ state: 'visible' });
+    expect(await page.isVisible('#view-users')).toBe(false);
+    expect(await page.locator('#users-body tr').count()).toBe(0);
+    const refused = await page.evaluate(async () => {
+      const statuses: number[] = [];
+      for (const url of ['/api/v1/users', '/api/v1/auth/api-keys', '/api/v1/audit/events']) statuses.push((await fetch(url)).status);
+      const write = await fetch('/api/v1/auth/api-keys', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ service_name: 'nope' }) });
+      return [...statuses, write.status];
+    });
+    expect(refused).toEqual([403, 403, 403, 403]);
+
+    // Changing one's own password: a wrong current password is refused; then the change works,
+    // the browser gets a fresh cookie, and the live connection recovers (the old token died).
+    await page.click('#nav a[data-view="account"]');
+    await page.fill('#pw-current', 'not-my-password');
+    await page.fill('#pw-new', 'viewer-password-456');
+    await page.fill('#pw-confirm', 'viewer-password-456');
+    await page.click('#pw-submit');
+    await page.locator('#password-message:text-is("The current password is not correct.")').waitFor();
+    await page.fill('#pw-current', VIEWER.password);
+    await page.fill('#pw-new', 'viewer-password-456');
+    await page.fill('#pw-confirm', 'viewer-password-456');
+    await page.click('#pw-submit');
+    await page.locator('#password-message', { hasText: 'Password changed' }).waitFor();
+    expect((await call(server.origin, 'POST', '/api/v1/auth/token', { body: { username: VIEWER.username, password: 'viewer-password-456' } })).status).toBe(200);
+    await page.click('#nav a[data-view="alerts"]');
+    await page.locator('#conn-state[data-state="live"]').waitFor();
+    expect(await page.isVisible('#console-view')).toBe(true);
+
+    // The admin disables the viewer: the server closes the socket with 4401 and the page goes to sign-in.
+    await page.waitForTimeout(300);
+    await page.locator('#conn-state[data-state="live"]').waitFor();
+    const users = await call(server.origin, 'GET', '/api/v1/users', { headers: bearer(adminToken) });
+    const id = users.body.find((u: { username: string }) => u.username === VIEWER.username).id;
+    expect((await call(server.origin, 'PATCH', `/api/v1/users/${id}`, { headers: bearer(adminToken), body: { disabled: true } })).status).toBe(200);
+    await page.locator('#signin-view').waitFor({ state: 'visible', timeout: 8000 });
+    expect(await page.textContent('#signin-message')).toMatch(/session has ended/);
+  });
+
+  it('says how long to wait after too many attempts (429 with Retry-After)', async () => {
+    const { page } = admin;
+    await page.locator('#signin-view').waitFor({ state: 'visible' });
+    for (let i = 0; i < 3; i++) {
+      await signIn(page, 'nobody@console.test', `wrong-password-${i}`);
+      await page.locator('#signin-message:text-is("Wrong username or password.")').waitFor();
+      await page.evaluate(() => (document.getElementById('signin-message')!.textContent = ''));
+    }
+    await signIn(page, 'nobody@console.test', 'wrong-password-x');
+    await page.locator('#signin-message', { hasText: 'Too many sign-in attempts' }).waitFor();
+    expect(await page.textContent('#signin-message')).toMatch(/Try again in (\d+ seconds?|\d+ minutes?|\d+ min \d+ s)\./);
+    expect(await page.isDisabled('#signin-submit')).toBe(true);
+    await shot(page, '09-sign-in-429');
+    // The limit may be per username: another username may try again.
+    await page.fill('#signin-username', ADMIN.username);
+    expect(await page.isDisabled('#signin-submit')).toBe(false);
+  });
+});
