@@ -15,7 +15,7 @@ interface AuditEventView {
   created_at: string;
 }
 
-const EVENT_KEYS = ['actor', 'created_at', 'id', 'ip', 'outcome', 'reason', 'type', 'user_agent'];
+const EVENT_KEYS = ['actor', 'created_at', 'id', 'ip', 'outcome', 'reason', 'request_id', 'type', 'user_agent'];
 const OTHER_SECRET = 'attacker-secret-0123456789-abcdefghijkl';
 const FORGED_LOG_MESSAGE = 'forged-by-the-username';
 

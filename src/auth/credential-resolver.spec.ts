@@ -135,7 +135,7 @@ describe('CredentialResolver', () => {
         headers: { authorization: `Bearer ${tokens.bad('forged', 'bad_signature')}` },
         cookies: { access_token: tokens.good('cookie-token') },
       });
-      expect(result).toEqual({ ok: false, reason: 'bad_signature', method: 'jwt' });
+      expect(result).toEqual({ ok: false, reason: 'bad_signature', method: 'jwt', source: 'bearer' });
       expect(tokens.verified).toEqual(['forged']);
     });
 
@@ -163,7 +163,7 @@ describe('CredentialResolver', () => {
 
     it('refuses a bad cookie even with a good query token', async () => {
       const result = await resolve({ cookies: { access_token: tokens.bad('stale', 'token_expired') }, queryToken: tokens.good('query-token') });
-      expect(result).toEqual({ ok: false, reason: 'token_expired', method: 'jwt' });
+      expect(result).toEqual({ ok: false, reason: 'token_expired', method: 'jwt', source: 'cookie' });
     });
 
     it('trims whitespace around an API key before checking it', async () => {
@@ -176,23 +176,23 @@ describe('CredentialResolver', () => {
       'passes on %s from the token check, naming no actor',
       async (reason) => {
         const result = await resolve({ headers: { authorization: `Bearer ${tokens.bad('t', reason)}` } });
-        expect(result).toEqual({ ok: false, reason, method: 'jwt' });
+        expect(result).toEqual({ ok: false, reason, method: 'jwt', source: 'bearer' });
       },
     );
 
     it('refuses a revoked token id as token_revoked, naming its subject', async () => {
       sessions.denied.add('jti-t');
-      expect(await resolve({ headers: { authorization: `Bearer ${tokens.good('t')}` } })).toEqual({ ok: false, reason: 'token_revoked', method: 'jwt', actor: 'alice' });
+      expect(await resolve({ headers: { authorization: `Bearer ${tokens.good('t')}` } })).toEqual({ ok: false, reason: 'token_revoked', method: 'jwt', source: 'bearer', actor: 'alice' });
     });
 
     it('refuses a subject that does not exist as unknown_subject', async () => {
       const result = await resolve({ headers: { authorization: `Bearer ${tokens.good('t', { sub: 'ghost' })}` } });
-      expect(result).toEqual({ ok: false, reason: 'unknown_subject', method: 'jwt', actor: 'ghost' });
+      expect(result).toEqual({ ok: false, reason: 'unknown_subject', method: 'jwt', source: 'bearer', actor: 'ghost' });
     });
 
     it('refuses a token whose account id is not the current account of that username (deleted and re-created)', async () => {
       const result = await resolve({ headers: { authorization: `Bearer ${tokens.good('t', { uid: 'id-of-the-deleted-alice' })}` } });
-      expect(result).toEqual({ ok: false, reason: 'unknown_subject', method: 'jwt', actor: 'alice' });
+      expect(result).toEqual({ ok: false, reason: 'unknown_subject', method: 'jwt', source: 'bearer', actor: 'alice' });
       expect((await resolve({ headers: { authorization: `Bearer ${tokens.good('u', { uid: 'id-alice' })}` } })).ok).toBe(true);
     });
 
