@@ -7,6 +7,7 @@ import express, { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AuthenticatingWsAdapter } from './realtime/authenticating-ws-adapter';
+import { checkBodyShape } from './common/body-shape';
 import { HttpExceptionFilter, sendError } from './common/http-exception.filter';
 import { AppConfig } from './config/app-config';
 import { AlertsGateway } from './alerts/alerts.gateway';
@@ -52,6 +53,7 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   });
   app.use(cookieParser());
   app.use(express.json({ limit: BODY_LIMIT }));
+  app.use(checkBodyShape);
   const parserLogger = new NestLogger('BodyParser');
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => sendError(error, req, res, parserLogger));
   app.setGlobalPrefix(API_PREFIX, { exclude: ['healthz', 'readyz'] });

@@ -43,6 +43,20 @@ describe('foundation (runs on PostgreSQL with DATABASE_URL, else on the embedded
     expect(JSON.stringify(big.body)).not.toMatch(/at .*\.js:\d+/);
   });
 
+  it('answers a NUL character or absurd nesting in a body with 400, never 500', async () => {
+    const token = await login(t.baseUrl, ADMIN.username, ADMIN.password);
+    const nul = await call(t.baseUrl, 'POST', '/api/v1/alerts', { headers: bearer(token), body: { title: 'a\u0000b', severity: 'low', source: 's' } });
+    expect(nul.status).toBe(400);
+    expect(nul.body.message).toMatch(/NUL/);
+    const deep = await call(t.baseUrl, 'POST', '/api/v1/auth/token', {
+      raw: `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`,
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(deep.status).toBe(400);
+    const alerts = await call(t.baseUrl, 'GET', '/api/v1/alerts', { headers: bearer(token) });
+    expect(alerts.body).toEqual([]);
+  });
+
   it('echoes a sane X-Request-Id and replaces an insane one', async () => {
     const sane = await call(t.baseUrl, 'GET', '/healthz', { headers: { 'x-request-id': 'abc-123' } });
     expect(sane.headers.get('x-request-id')).toBe('abc-123');

@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { BodyShapeError } from './body-shape';
 import { RetryLaterException } from './retry-later.exception';
 
 export interface ErrorBody {
@@ -55,6 +56,9 @@ export function errorResponse(exception: unknown): { body: ErrorBody; headers: R
     if (parserError?.type === 'entity.too.large') {
       status = HttpStatus.PAYLOAD_TOO_LARGE;
       message = 'request body is larger than 100 kB';
+    } else if (exception instanceof BodyShapeError) {
+      status = HttpStatus.BAD_REQUEST;
+      message = exception.message;
     } else if (parserError?.type === 'entity.parse.failed') {
       status = HttpStatus.BAD_REQUEST;
       message = 'request body is not valid JSON';
