@@ -9,6 +9,7 @@ import { Logger } from 'nestjs-pino';
 import { AuthenticatingWsAdapter } from './realtime/authenticating-ws-adapter';
 import { checkBodyShape } from './common/body-shape';
 import { HttpExceptionFilter, sendError } from './common/http-exception.filter';
+import { requestIdFor } from './common/logging';
 import { AppConfig } from './config/app-config';
 import { AlertsGateway } from './alerts/alerts.gateway';
 import { AuditGateway } from './audit/audit.gateway';
@@ -27,6 +28,11 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   app.flushLogs();
   if (config.trustProxy !== undefined) app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
+  // The request id first, so that answers which never reach pino-http (body parser errors) carry it too.
+  app.use((req: Request & { id?: unknown }, res: Response, next: NextFunction) => {
+    req.id = requestIdFor(req, res);
+    next();
+  });
   app.use(
     helmet({
       contentSecurityPolicy: {

@@ -11,6 +11,8 @@ export function redactUrl(url: string | undefined): string | undefined {
 
 /** The client's X-Request-Id if it is sane, else a new one; echoed on the response. */
 export function requestIdFor(req: IncomingMessage, res: ServerResponse): string {
+  const assigned = (req as IncomingMessage & { id?: unknown }).id;
+  if (typeof assigned === 'string') return assigned;
   const id = saneRequestId(req.headers['x-request-id']);
   res.setHeader('X-Request-Id', id);
   return id;

@@ -31,12 +31,17 @@ export class AuthenticatingWsAdapter extends WsAdapter {
   }
 
   override create(port: number, options: Record<string, unknown> = {}): unknown {
-    return super.create(port, {
+    const server = super.create(port, {
       ...options,
       verifyClient: (info: { req: AuthenticatedUpgradeRequest }, callback: VerifyCallback) => {
         void this.verify(info.req, callback);
       },
+    }) as { on(event: 'headers', listener: (headers: string[], req: AuthenticatedUpgradeRequest) => void): unknown };
+    // The 101 answer carries the request id too, like every other response.
+    server.on('headers', (headers, req) => {
+      if (req.id) headers.push(`X-Request-Id: ${req.id}`);
     });
+    return server;
   }
 
   private async verify(req: AuthenticatedUpgradeRequest, callback: VerifyCallback): Promise<void> {
