@@ -124,10 +124,13 @@ describe('authentication (attacked from outside)', () => {
       expect(reply.headers.getSetCookie()).toEqual([]);
     });
 
-    it('answers 401, never 5xx, to usernames with a NUL or a lone surrogate', async () => {
-      for (const username of ['admin\u0000@test.local', '\u0000', 'a\ud800b']) {
-        expectUnauthorized(await loginReply(username, 'whatever-password-1'));
+    it('answers 400 to a username with a NUL (no body may hold one), and 401 to a lone surrogate; never 5xx', async () => {
+      for (const username of ['admin\u0000@test.local', '\u0000']) {
+        const reply = await loginReply(username, 'whatever-password-1');
+        expect(reply.status).toBe(400);
+        expect(reply.body.message).toMatch(/NUL/);
       }
+      expectUnauthorized(await loginReply('a\ud800b', 'whatever-password-1'));
     });
 
     it('answers 400 to a body that is not JSON', async () => {

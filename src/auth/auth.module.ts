@@ -10,11 +10,13 @@ import { AppConfig } from '../config/app-config';
 import { RedisConnection } from '../common/redis.provider';
 import { UsersModule } from '../users/users.module';
 import { User } from '../users/user.entity';
+import { ApiKeyStrategy } from './api-key.strategy';
 import { AuthCookie } from './auth-cookie';
 import { AuthController } from './auth.controller';
 import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
 import { CredentialResolver } from './credential-resolver';
+import { JwtStrategy } from './jwt.strategy';
 import { LoginFailureCounter } from './login-failure-counter';
 import { isLoginRateLimited } from './login-rate-limit';
 import { OriginPolicy } from './origin-policy';
@@ -46,6 +48,8 @@ const MINUTE_MS = 60_000;
     TokenService,
     SessionRegistry,
     CredentialResolver,
+    JwtStrategy,
+    ApiKeyStrategy,
     OriginPolicy,
     LoginFailureCounter,
     AuthService,

@@ -19,6 +19,14 @@ export interface CredentialCarrier {
 
 const BEARER = /^Bearer +([^\s]+) *$/i;
 
+/** Which check a request's credential needs, in the contract's order: Bearer, X-API-Key, cookie. */
+export type CredentialKind = 'jwt' | 'api_key';
+
+/** The token of an Authorization header, or null when the header is not `Bearer <token>`. */
+export function bearerTokenOf(authorization: string): string | null {
+  return BEARER.exec(authorization)?.[1] ?? null;
+}
+
 /**
  * Who is calling. The one place that reads credentials, in the contract's order: Bearer header,
  * X-API-Key, the access_token cookie, then (WebSocket handshake only) ?token=. The first credential
@@ -32,27 +40,34 @@ export class CredentialResolver {
     private readonly apiKeys: ApiKeysService,
   ) {}
 
+  /**
+   * The check that decides for these headers: an Authorization header (good or bad) makes it a
+   * token, else an X-API-Key header a key, else the cookie (or nothing) a token again.
+   */
+  static kindOf(headers: IncomingHttpHeaders): CredentialKind {
+    return headers.authorization === undefined && headers[API_KEY_HEADER] !== undefined ? 'api_key' : 'jwt';
+  }
+
   async resolve(carrier: CredentialCarrier): Promise<AuthResult> {
     const authorization = carrier.headers.authorization;
     if (authorization !== undefined) {
-      const match = BEARER.exec(authorization);
-      if (!match) return { ok: false, reason: 'malformed_authorization_header', method: 'jwt' };
-      return this.resolveToken(match[1], 'bearer');
+      const token = bearerTokenOf(authorization);
+      if (token === null) return { ok: false, reason: 'malformed_authorization_header', method: 'jwt' };
+      return this.resolveToken(token, 'bearer');
     }
     const apiKey = carrier.headers[API_KEY_HEADER];
-    if (apiKey !== undefined) {
-      if (typeof apiKey !== 'string') return { ok: false, reason: 'malformed_api_key', method: 'api_key' };
-      return this.resolveApiKey(apiKey.trim());
-    }
+    if (apiKey !== undefined) return this.resolveApiKey(apiKey);
     const cookie = carrier.cookies?.[AUTH_COOKIE];
     if (cookie) return this.resolveToken(cookie, 'cookie');
     if (carrier.queryToken) return this.resolveToken(carrier.queryToken, 'query');
     return { ok: false, reason: 'missing_credentials' };
   }
 
-  private async resolveApiKey(rawKey: string): Promise<AuthResult> {
+  /** The key path: what the X-API-Key header carried (a repeated header arrives as an array). */
+  async resolveApiKey(apiKey: string | string[]): Promise<AuthResult> {
+    if (typeof apiKey !== 'string') return { ok: false, reason: 'malformed_api_key', method: 'api_key' };
     try {
-      return await this.apiKeys.authenticate(rawKey);
+      return await this.apiKeys.authenticate(apiKey.trim());
     } catch {
       return { ok: false, reason: 'credential_store_unavailable', method: 'api_key' };
     }

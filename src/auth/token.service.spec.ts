@@ -1,4 +1,4 @@
-import { createHmac, generateKeyPairSync, randomUUID, sign as rsaSign } from 'node:crypto';
+import { createHmac, generateKeyPairSync, KeyObject, randomUUID, sign as rsaSign } from 'node:crypto';
 import * as jwt from 'jsonwebtoken';
 import type { AppConfig } from '../config/app-config';
 import { TokenService } from './token.service';
@@ -160,5 +160,65 @@ describe('TokenService', () => {
     ['an empty string', ''],
   ])('classifies %s as malformed', (_name, token) => {
     expect(service().verify(token)).toEqual({ ok: false, reason: 'malformed_token' });
+  });
+});
+
+// Every sign and verify below goes through these wrappers, so the secret jsonwebtoken receives can be checked.
+jest.mock('jsonwebtoken', () => {
+  const actual = jest.requireActual('jsonwebtoken');
+  return { ...actual, sign: jest.fn(actual.sign), verify: jest.fn(actual.verify) };
+});
+
+describe('TokenService hands jsonwebtoken KeyObjects only', () => {
+  // Given a string, jsonwebtoken tries createPublicKey on every call: ~25x the cost of a verify (bench/RESULTS.md).
+  const sign = jwt.sign as unknown as jest.Mock;
+  const verify = jwt.verify as unknown as jest.Mock;
+  beforeEach(() => {
+    sign.mockClear();
+    verify.mockClear();
+  });
+
+  it('signs with a KeyObject, never a string secret', () => {
+    service(PREVIOUS).issue('alice', 'viewer', now(), 'user-1');
+    expect(sign).toHaveBeenCalledTimes(1);
+    expect(sign.mock.calls[0][1]).toBeInstanceOf(KeyObject);
+  });
+
+  it('verifies with KeyObjects, the current and the previous secret alike, never a string secret', () => {
+    const tokens = service(PREVIOUS);
+    expect(tokens.verify(tokens.issue('alice', 'viewer', now(), 'user-1').token).ok).toBe(true);
+    expect(tokens.verify(forge(claims(), { secret: PREVIOUS })).ok).toBe(true);
+    expect(tokens.verify(forge(claims(), { secret: OTHER })).ok).toBe(false);
+    expect(verify.mock.calls.length).toBeGreaterThanOrEqual(4);
+    for (const [, key] of verify.mock.calls) {
+      expect(typeof key).not.toBe('string');
+      expect(key).toBeInstanceOf(KeyObject);
+    }
+  });
+});
+
+describe('TokenService remembers verified tokens', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it('verifies a token once, and still refuses it as expired once its exp has passed', () => {
+    const tokens = service();
+    const issuedAt = now();
+    const { token, claims: issued } = tokens.issue('alice', 'viewer', issuedAt, 'user-1');
+    const verify = jwt.verify as unknown as jest.Mock;
+    verify.mockClear();
+    expect(tokens.verify(token)).toEqual({ ok: true, claims: issued });
+    expect(tokens.verify(token)).toEqual({ ok: true, claims: issued });
+    expect(verify).toHaveBeenCalledTimes(1);
+    jest.spyOn(Date, 'now').mockReturnValue((issuedAt + LIFETIME) * 1000);
+    expect(tokens.verify(token)).toEqual({ ok: false, reason: 'token_expired' });
+  });
+
+  it('does not let a changed signature or payload ride on a remembered token', () => {
+    const tokens = service();
+    const { token } = tokens.issue('alice', 'viewer', now(), 'user-1');
+    expect(tokens.verify(token).ok).toBe(true);
+    const [header, payload, signature] = token.split('.');
+    expect(tokens.verify(`${header}.${payload}.${signature.slice(0, -2)}AA`)).toEqual({ ok: false, reason: 'bad_signature' });
+    expect(tokens.verify(`${header}.${b64(claims({ role: 'admin' }))}.${signature}`)).toEqual({ ok: false, reason: 'bad_signature' });
   });
 });

@@ -21,6 +21,8 @@ export type TokenFailure = 'malformed_token' | 'bad_signature' | 'algorithm_not_
 export type TokenVerification = { ok: true; claims: TokenClaims } | { ok: false; reason: TokenFailure };
 
 const ALGORITHM = 'HS256';
+/** Tokens whose signature and claims were checked, remembered so that a client's next request skips the HMAC and JSON work. */
+const MAX_VERIFIED_TOKENS = 10_000;
 
 /**
  * Issues and verifies HS256 tokens. Secrets are KeyObjects: given a string, jsonwebtoken tries
@@ -30,6 +32,12 @@ const ALGORITHM = 'HS256';
 export class TokenService {
   private readonly signingKey: KeyObject;
   private readonly verificationKeys: KeyObject[];
+  /**
+   * A token is immutable and the whole string (signature included) is the key, so a hit is a token
+   * already verified with these keys; only expiry still moves and is checked on every hit.
+   * Revocation is not decided here (CredentialResolver checks it on every request).
+   */
+  private readonly verified = new Map<string, TokenClaims>();
 
   constructor(private readonly config: AppConfig) {
     this.signingKey = createSecretKey(Buffer.from(config.jwtSecret, 'utf8'));
@@ -48,6 +56,23 @@ export class TokenService {
   }
 
   verify(token: string): TokenVerification {
+    const known = this.verified.get(token);
+    if (known !== undefined) {
+      if (Math.floor(Date.now() / 1000) < known.exp) return { ok: true, claims: known };
+      this.verified.delete(token);
+      return { ok: false, reason: 'token_expired' };
+    }
+    const result = this.verifySignature(token);
+    if (result.ok) this.remember(token, result.claims);
+    return result;
+  }
+
+  private remember(token: string, claims: TokenClaims): void {
+    if (this.verified.size >= MAX_VERIFIED_TOKENS) this.verified.delete(this.verified.keys().next().value as string);
+    this.verified.set(token, claims);
+  }
+
+  private verifySignature(token: string): TokenVerification {
     let failure: TokenFailure = 'bad_signature';
     for (const key of this.verificationKeys) {
       try {

@@ -1,0 +1,137 @@
+// Helpers shared by bench/run.js and bench/profile.js: start the built server on a fresh embedded
+// database, wait for it, call it, and put load on it with autocannon.
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { performance } = require('node:perf_hooks');
+const autocannon = require('autocannon');
+const WebSocket = require('ws');
+
+const ROOT = path.resolve(__dirname, '..');
+const ALERTS_SOCKET = '/api/v1/ws/alerts';
+/** The build to run: dist/ (what `npm run bench` builds), or a snapshot of it given in BENCH_DIST. */
+const DIST = process.env.BENCH_DIST ? path.resolve(process.env.BENCH_DIST) : path.join(ROOT, 'dist');
+const ADMIN = { username: 'bench@aurora.local', password: 'bench-password-123' };
+const SERVER_ENV = {
+  HOST: '127.0.0.1',
+  LOG_LEVEL: 'error',
+  METRICS_PORT: '0',
+  JWT_SECRET_KEY: 'bench-secret-0123456789-abcdefghijklmnop',
+  AURORA_ADMIN_USERNAME: ADMIN.username,
+  AURORA_ADMIN_PASSWORD: ADMIN.password,
+  LOGIN_MAX_PER_IP: '1000000',
+  LOGIN_MAX_FAILURES_PER_USER: '1000000',
+};
+
+function startServer(port, env = {}, nodeArgs = []) {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-bench-'));
+  const child = spawn(process.execPath, [...nodeArgs, path.join(DIST, 'src/main.js')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { PATH: process.env.PATH, ...SERVER_ENV, PORT: String(port), DATA_DIR: dataDir, ...env },
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  return {
+    child,
+    dataDir,
+    url: `http://127.0.0.1:${port}`,
+    wsUrl: `ws://127.0.0.1:${port}`,
+    async stop() {
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 15000))]);
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function waitReady(url) {
+  for (let i = 0; i < 300; i++) {
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`server at ${url} did not start`);
+}
+
+async function post(url, pathName, body, headers = {}) {
+  const reply = await fetch(url + pathName, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  if (!reply.ok) throw new Error(`POST ${pathName}: ${reply.status} ${await reply.text()}`);
+  return reply.json();
+}
+
+/** An admin token and an API key (all permissions of the key role) on this server. */
+async function credentials(url) {
+  const token = (await post(url, '/api/v1/auth/token', ADMIN)).access_token;
+  const key = (await post(url, '/api/v1/auth/api-keys', { service_name: 'bench' }, { authorization: `Bearer ${token}` })).api_key;
+  return { token, key };
+}
+
+/** CPU seconds (user + system, all threads) a process has used so far, from /proc; null elsewhere. */
+function cpuSeconds(pid) {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+const CLOCK_TICKS = 100;
+
+/**
+ * autocannon for `duration` seconds. Given the server, the result also carries the server's CPU
+ * time per answered request: unlike req/s it hardly moves when other processes share the cores.
+ */
+async function load(opts, duration, server) {
+  const before = server ? cpuSeconds(server.child.pid) : null;
+  const result = await new Promise((resolve, reject) =>
+    autocannon({ connections: 32, duration, ...opts }, (error, outcome) => (error ? reject(error) : resolve(outcome))),
+  );
+  const after = server ? cpuSeconds(server.child.pid) : null;
+  if (before !== null && after !== null && result.requests.total > 0) result.cpuUsPerRequest = ((after - before) * 1e6) / result.requests.total;
+  return result;
+}
+
+/** Opens and drops WebSocket handshakes back to back on `concurrency` loops for `seconds`. */
+async function handshakes(wsUrl, headers, seconds, concurrency) {
+  const latencies = [];
+  let refused = 0;
+  const end = performance.now() + seconds * 1000;
+  const once = () =>
+    new Promise((resolve) => {
+      const started = performance.now();
+      const socket = new WebSocket(wsUrl + ALERTS_SOCKET, { headers });
+      socket.once('open', () => {
+        latencies.push(performance.now() - started);
+        socket.terminate();
+        resolve();
+      });
+      socket.once('unexpected-response', () => {
+        refused++;
+        socket.terminate();
+        resolve();
+      });
+      socket.once('error', () => {
+        refused++;
+        resolve();
+      });
+    });
+  const loop = async () => {
+    while (performance.now() < end) await once();
+  };
+  const began = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, loop));
+  const elapsed = (performance.now() - began) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { perSecond: latencies.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), refused };
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+module.exports = { ROOT, DIST, ADMIN, ALERTS_SOCKET, handshakes, startServer, waitReady, post, credentials, load, cpuSeconds, median, percentile };
