@@ -235,6 +235,7 @@ describe('audit', () => {
         ip: '127.0.0.1',
         user_agent: expected.userAgent,
         reason: expected.reason instanceof RegExp ? expect.stringMatching(expected.reason) : expected.reason,
+        request_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
         created_at: expect.any(String),
       });
       expect(new Date(event.created_at).toISOString()).toBe(event.created_at);
