@@ -1,10 +1,13 @@
-import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 export const ALERT_STATUSES = ['open', 'acknowledged', 'resolved'] as const;
 export type AlertStatus = (typeof ALERT_STATUSES)[number];
 
+// Indexes are created by the migrations (some are partial or descending); synchronize: false keeps
+// migration:generate from proposing to drop them.
+@Index('alerts_created_at_idx', { synchronize: false })
 @Entity('alerts')
 export class Alert {
   @PrimaryGeneratedColumn('uuid')
@@ -25,9 +28,9 @@ export class Alert {
   @Column({ type: 'varchar', length: 20, default: 'open' })
   status: AlertStatus;
 
-  @Column({ name: 'created_at', type: 'timestamptz', insert: false, update: false })
+  @Column({ name: 'created_at', type: 'timestamptz', insert: false, update: false, default: () => 'clock_timestamp()' })
   createdAt: Date;
 
-  @Column({ name: 'updated_at', type: 'timestamptz', insert: false })
+  @Column({ name: 'updated_at', type: 'timestamptz', insert: false, default: () => 'clock_timestamp()' })
   updatedAt: Date;
 }

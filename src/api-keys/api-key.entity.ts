@@ -1,7 +1,12 @@
-import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import type { Permission } from '../auth/permissions';
 
 /** An API key record. The key itself is never stored: only its SHA-256 hash. */
+// Indexes are created by the migrations (some are partial or descending); synchronize: false keeps
+// migration:generate from proposing to drop them.
+@Index('api_keys_key_prefix_key', { synchronize: false })
+@Index('api_keys_key_hash_key', { synchronize: false })
+@Index('api_keys_previous_key_hash_key', { synchronize: false })
 @Entity('api_keys')
 export class ApiKey {
   @PrimaryGeneratedColumn('uuid')

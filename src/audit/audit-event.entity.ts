@@ -1,7 +1,11 @@
-import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 export type AuditOutcome = 'success' | 'failure';
 
+// Indexes are created by the migrations (some are partial or descending); synchronize: false keeps
+// migration:generate from proposing to drop them.
+@Index('audit_events_created_at_idx', { synchronize: false })
+@Index('audit_events_type_idx', { synchronize: false })
 @Entity('audit_events')
 export class AuditEvent {
   @PrimaryGeneratedColumn({ type: 'bigint' })
@@ -28,6 +32,6 @@ export class AuditEvent {
   @Column({ name: 'request_id', type: 'varchar', length: 64, nullable: true })
   requestId: string | null;
 
-  @Column({ name: 'created_at', type: 'timestamptz' })
+  @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt: Date;
 }
