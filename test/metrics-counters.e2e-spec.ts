@@ -101,7 +101,7 @@ describe('Prometheus metrics move with what they count', () => {
     expect(after.value(AUTH, { method: 'jwt', outcome: 'failure', reason: 'malformed_token' }) - before.value(AUTH, { method: 'jwt', outcome: 'failure', reason: 'malformed_token' })).toBe(1);
   });
 
-  it('an API key served from the warm cache moves aurora_api_key_cache_lookups{result="hit"} and the api_key success counter; a new key adds an entry', async () => {
+  it('an API key served from the warm cache moves aurora_api_key_cache_lookups_total{result="hit"} and the api_key success counter; a new key adds an entry', async () => {
     const entriesBefore = (await scrape()).value('aurora_api_key_cache_entries');
     const created = await call(t.baseUrl, 'POST', '/api/v1/auth/api-keys', { headers: bearer(admin), body: { service_name: 'metrics-cache' } });
     expect(created.status).toBe(201);
@@ -111,8 +111,8 @@ describe('Prometheus metrics move with what they count', () => {
     for (let i = 0; i < 3; i++) expect((await call(t.baseUrl, 'GET', '/api/v1/auth/me', { headers: apiKey(key) })).status).toBe(200);
     const after = await scrape();
     const hit = { result: 'hit' };
-    expect(after.value('aurora_api_key_cache_lookups', hit) - before.value('aurora_api_key_cache_lookups', hit)).toBe(3);
-    expect(after.value('aurora_api_key_cache_lookups', { result: 'miss' })).toBe(before.value('aurora_api_key_cache_lookups', { result: 'miss' }));
+    expect(after.value('aurora_api_key_cache_lookups_total', hit) - before.value('aurora_api_key_cache_lookups_total', hit)).toBe(3);
+    expect(after.value('aurora_api_key_cache_lookups_total', { result: 'miss' })).toBe(before.value('aurora_api_key_cache_lookups_total', { result: 'miss' }));
     const success = { method: 'api_key', outcome: 'success', reason: 'ok' };
     expect(after.value(AUTH, success) - before.value(AUTH, success)).toBe(3);
     expect(after.has('aurora_api_key_cache_entries')).toBe(true);
@@ -152,7 +152,7 @@ describe('Prometheus metrics move with what they count', () => {
   it('exposes the bus, audit queue and default process gauges', async () => {
     const now = await scrape();
     expect(now.value('aurora_event_bus_connected')).toBe(1);
-    for (const name of ['aurora_event_bus_reconnects', 'aurora_audit_queue_depth', 'aurora_audit_dropped', 'process_resident_memory_bytes', 'process_cpu_seconds_total', 'nodejs_eventloop_lag_seconds']) {
+    for (const name of ['aurora_event_bus_reconnects_total', 'aurora_audit_queue_depth', 'aurora_audit_dropped_total', 'process_resident_memory_bytes', 'process_cpu_seconds_total', 'nodejs_eventloop_lag_seconds']) {
       expect(now.has(name)).toBe(true);
     }
     expect(now.value('process_resident_memory_bytes')).toBeGreaterThan(0);
@@ -171,12 +171,12 @@ describe('Prometheus metrics move with what they count', () => {
     for (const name of [
       'aurora_auth_attempts_total',
       'aurora_login_duration_seconds_bucket',
-      'aurora_api_key_cache_lookups',
+      'aurora_api_key_cache_lookups_total',
       'aurora_api_key_cache_entries',
       'aurora_event_bus_connected',
-      'aurora_event_bus_reconnects',
+      'aurora_event_bus_reconnects_total',
       'aurora_audit_queue_depth',
-      'aurora_audit_dropped',
+      'aurora_audit_dropped_total',
       'aurora_open_sockets',
       'aurora_rate_limit_rejections_total',
     ]) {

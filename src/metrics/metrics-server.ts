@@ -23,15 +23,15 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
     audit: AuditRecorder,
   ) {
     metrics.gauge('aurora_api_key_cache_entries', 'Entries in the API key cache', () => cache.size);
-    metrics.gauge('aurora_api_key_cache_lookups', 'API key cache hits, misses and evictions since start', () => ({
+    metrics.counterFrom('aurora_api_key_cache_lookups_total', 'API key cache hits, misses and evictions', () => ({
       hit: cache.hits,
       miss: cache.misses,
       eviction: cache.evictions,
     }), 'result');
     metrics.gauge('aurora_event_bus_connected', '1 when the event bus is connected', () => (bus.connected ? 1 : 0));
-    metrics.gauge('aurora_event_bus_reconnects', 'Event bus reconnections since start', () => bus.reconnects);
+    metrics.counterFrom('aurora_event_bus_reconnects_total', 'Event bus reconnections', () => bus.reconnects);
     metrics.gauge('aurora_audit_queue_depth', 'Audit events waiting for the database', () => audit.queueDepth);
-    metrics.gauge('aurora_audit_dropped', 'Audit events dropped because the queue was full', () => audit.dropped);
+    metrics.counterFrom('aurora_audit_dropped_total', 'Audit events dropped because the queue was full', () => audit.dropped);
   }
 
   /** Lets the gateways report their open sockets without this module depending on them. */

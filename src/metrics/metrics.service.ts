@@ -39,6 +39,31 @@ export class MetricsService {
     this.authAttempts.inc({ method, outcome, reason });
   }
 
+  /**
+   * A counter whose running total is kept by its owner (a plain number there) and read at scrape
+   * time; it only ever moves up by the difference.
+   */
+  counterFrom(name: string, help: string, read: () => number | Record<string, number>, labelName?: string): void {
+    const seen = new Map<string, number>();
+    new Counter({
+      name,
+      help,
+      labelNames: labelName ? [labelName] : [],
+      registers: [this.registry],
+      collect() {
+        const value = read();
+        const totals = typeof value === 'number' ? { '': value } : value;
+        for (const [label, total] of Object.entries(totals)) {
+          const delta = total - (seen.get(label) ?? 0);
+          if (delta <= 0) continue;
+          seen.set(label, total);
+          if (labelName) this.inc({ [labelName]: label }, delta);
+          else this.inc(delta);
+        }
+      },
+    });
+  }
+
   /** A gauge whose value is read from its owner at scrape time. */
   gauge(name: string, help: string, read: () => number | Record<string, number>, labelName = 'name'): void {
     new Gauge({
