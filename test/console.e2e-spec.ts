@@ -3,21 +3,15 @@
  * (`scripts/ensure-chromium.sh` installs /usr/bin/chromium when it is missing.)
  *
  * The browser's origin must be in ALLOWED_ORIGINS for cookie-authenticated writes and the
- * WebSocket, so the app is booted here on a port chosen beforehand (startTestApp listens on 0).
+ * WebSocket, so the app is booted here on a port chosen beforehand.
  * Screenshots of each page go to .tmp/console-screenshots/ (git-ignored).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { AppModule } from '../src/app.module';
-import { configureApp } from '../src/app.setup';
-import { loadConfig } from '../src/config/app-config';
 import { apiKey, bearer, call, createUser, login } from './support/http';
 import { freePort } from './support/server-process';
-import { ADMIN, databaseForFile, TEST_SECRET } from './support/test-app';
+import { ADMIN, databaseForFile, startTestApp } from './support/test-app';
 
 jest.setTimeout(60_000);
 
@@ -37,41 +31,17 @@ interface ConsoleApp {
 
 /** The real app (app.setup.ts) on a known port, so that its origin can be allowed. */
 async function startConsoleApp(database: { url?: string; dataDir?: string }, env: Record<string, string>, fixedPort?: number): Promise<ConsoleApp> {
-  const dataDir = database.dataDir ?? mkdtempSync(path.join(tmpdir(), 'aurora-console-'));
   for (let attempt = 1; ; attempt++) {
     const port = fixedPort ?? (await freePort());
     const origin = `http://127.0.0.1:${port}`;
-    const { config } = loadConfig({
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'silent',
-      JWT_SECRET_KEY: TEST_SECRET,
-      AURORA_ADMIN_USERNAME: ADMIN.username,
-      AURORA_ADMIN_PASSWORD: ADMIN.password,
-      DATA_DIR: dataDir,
-      METRICS_PORT: '0',
-      PORT: String(port),
-      ALLOWED_ORIGINS: origin,
-      ...(database.url ? { DATABASE_URL: database.url } : {}),
-      ...env,
-    });
-    const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bodyParser: false, bufferLogs: true });
-    configureApp(app);
     try {
-      await app.listen(port, '127.0.0.1');
+      const t = await startTestApp({ PORT: String(port), ALLOWED_ORIGINS: origin, ...env }, database);
+      return { origin, port, close: () => t.close() };
     } catch (error) {
-      await app.close();
       // Someone took the port between freePort() and listen(): pick another.
       if (fixedPort === undefined && attempt < 3 && (error as NodeJS.ErrnoException).code === 'EADDRINUSE') continue;
       throw error;
     }
-    return {
-      origin,
-      port,
-      async close() {
-        await app.close();
-        if (!database.dataDir) rmSync(dataDir, { recursive: true, force: true });
-      },
-    };
   }
 }
 

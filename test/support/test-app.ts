@@ -20,8 +20,9 @@ export interface TestApp {
 }
 
 /**
- * Boots the real application through app.setup.ts on a random port. The database is the one
- * given, else a fresh PostgreSQL database when DATABASE_URL is set, else a fresh embedded one.
+ * Boots the real application through app.setup.ts, on env.PORT if given (a browser test must know
+ * its origin in advance), else on a random port. The database is the one given, else a fresh
+ * PostgreSQL database when DATABASE_URL is set, else a fresh embedded one.
  */
 export async function startTestApp(env: Record<string, string> = {}, database?: { url?: string; dataDir?: string }): Promise<TestApp> {
   const dataDir = database?.dataDir ?? mkdtempSync(path.join(tmpdir(), 'aurora-test-'));
@@ -39,7 +40,12 @@ export async function startTestApp(env: Record<string, string> = {}, database?: 
   });
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bodyParser: false, bufferLogs: true });
   configureApp(app);
-  await app.listen(0, '127.0.0.1');
+  try {
+    await app.listen(env.PORT ? Number(env.PORT) : 0, '127.0.0.1');
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
   const port = (app.getHttpServer().address() as { port: number }).port;
   return {
     app,
