@@ -9,7 +9,8 @@ const FLUSH_INTERVAL_MS = 60_000;
 @Injectable()
 export class LastUsedRecorder implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(LastUsedRecorder.name);
-  private pending = new Map<string, Date>();
+  /** Key id → epoch ms of its latest use; a number, so the hot path allocates nothing. */
+  private pending = new Map<string, number>();
   private timer?: NodeJS.Timeout;
 
   constructor(@InjectRepository(ApiKey) private readonly keys: Repository<ApiKey>) {}
@@ -24,7 +25,7 @@ export class LastUsedRecorder implements OnModuleInit, OnApplicationShutdown {
     await this.flush();
   }
 
-  touch(keyId: string, at = new Date()): void {
+  touch(keyId: string, at = Date.now()): void {
     this.pending.set(keyId, at);
   }
 
@@ -36,7 +37,7 @@ export class LastUsedRecorder implements OnModuleInit, OnApplicationShutdown {
       await this.keys.query(
         `UPDATE "api_keys" AS k SET "last_used_at" = GREATEST(COALESCE(k."last_used_at", v.at), v.at)
            FROM unnest($1::uuid[], $2::timestamptz[]) AS v(id, at) WHERE k."id" = v.id`,
-        [[...batch.keys()], [...batch.values()].map((at) => at.toISOString())],
+        [[...batch.keys()], [...batch.values()].map((at) => new Date(at).toISOString())],
       );
     } catch (error) {
       for (const [id, at] of batch) if (!this.pending.has(id)) this.pending.set(id, at);

@@ -93,9 +93,11 @@ export abstract class LiveSocketHub
 
   /** Sends one JSON text frame to every open socket of this hub. */
   protected broadcast(message: unknown): void {
-    const frame = JSON.stringify(message);
+    if (this.sockets.size === 0) return;
+    // Encoded once: given a string, ws would convert it to bytes again for every socket.
+    const frame = Buffer.from(JSON.stringify(message));
     for (const { socket } of this.sockets.values()) {
-      if (socket.readyState === socket.OPEN) socket.send(frame);
+      if (socket.readyState === socket.OPEN) socket.send(frame, { binary: false });
     }
   }
 
