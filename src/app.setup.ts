@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Logger as NestLogger, ValidationPipe } from '@nestjs/common';
+import { Logger as NestLogger, NotFoundException, ValidationPipe } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import cookieParser from 'cookie-parser';
@@ -79,10 +79,12 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
  * request cost 10-14% of a route's CPU (bench/RESULTS.md).
  */
 function consoleFiles(): (req: Request, res: Response, next: NextFunction) => void {
-  const serveFile = express.static(PUBLIC_DIR, { index: 'index.html', dotfiles: 'ignore' });
+  const serveFile = express.static(PUBLIC_DIR, { index: 'index.html', dotfiles: 'ignore', redirect: false });
+  const logger = new NestLogger('Console');
   return (req, res, next) => {
     if (req.path.startsWith('/api/') || req.path === '/healthz' || req.path === '/readyz') return next();
-    serveFile(req, res, next);
+    // Nest's own 404 covers only /api/v1; anything else that is not a file gets the same JSON error.
+    serveFile(req, res, () => sendError(new NotFoundException(`nothing at ${req.method} ${req.path}`), req, res, logger));
   };
 }
 

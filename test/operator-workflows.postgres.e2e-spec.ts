@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApiKeyCache } from '../src/api-keys/api-key-cache';
 import { hashApiKey } from '../src/api-keys/api-key-format';
-import { apiKey, bearer, call, login, Reply, waitFor } from './support/http';
+import { apiKey, bearer, call, createUser, login, Reply, waitFor } from './support/http';
 import { ADMIN, startTestApp, TestApp } from './support/test-app';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 import { closedWithin, LiveClient, openLive, sleep } from './support/ws';
@@ -29,6 +29,7 @@ describe('operator workflows across two instances (one PostgreSQL database)', ()
   let a: TestApp;
   let b: TestApp;
   let admin: string;
+  let operatorToken: string;
   const clients: LiveClient[] = [];
 
   beforeAll(async () => {
@@ -205,9 +206,11 @@ describe('operator workflows across two instances (one PostgreSQL database)', ()
     }
   });
 
-  it('the audit socket on B, opened with an audit:read key as a SIEM would, receives a failed authentication raised on A', async () => {
-    const siemKey = await issueOnA({ service_name: 'siem-forwarder', permissions: ['audit:read'] });
-    const socket = await openLive(`${b.wsUrl}${AUDIT_WS}`, apiKey(siemKey.api_key));
+  it('the audit socket on B, opened by an operator (audit:read) as a SIEM forwarder would, receives a failed authentication raised on A', async () => {
+    await createUser(a.baseUrl, admin, `siem-${randomUUID()}@ops.test`, 'operator', 'siem-forwarder-password').then(async (user) => {
+      operatorToken = await login(b.baseUrl, user.username, 'siem-forwarder-password');
+    });
+    const socket = await openLive(`${b.wsUrl}${AUDIT_WS}`, bearer(operatorToken));
     clients.push(socket);
     const userAgent = `operator-workflows/${randomUUID()}`;
     const refused = await call(a.baseUrl, 'GET', '/api/v1/auth/me', { headers: { ...bearer('not.a.token'), 'user-agent': userAgent } });

@@ -2,7 +2,8 @@
 import { ApiError, del, get, post } from './api.js';
 import { $, busy, clear, confirmAction, h, message, show, time } from './dom.js';
 
-const KEY_PERMISSIONS = ['alerts:read', 'alerts:write', 'audit:read', 'users:manage'];
+// Keys act as api_service: only its permissions can be given to a key.
+const KEY_PERMISSIONS = ['alerts:read', 'alerts:write'];
 const DEFAULT_CHECKED = new Set(['alerts:read', 'alerts:write']);
 let session = null;
 

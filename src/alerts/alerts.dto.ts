@@ -1,12 +1,13 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Length, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
 import { Alert, ALERT_STATUSES, type AlertStatus, SEVERITIES, type Severity } from './alert.entity';
 
 export class CreateAlertDto {
   @ApiProperty({ minLength: 1, maxLength: 200 })
   @IsString()
   @Length(1, 200)
+  @Matches(/\S/, { message: 'title must not be blank' })
   title: string;
 
   @ApiProperty({ enum: SEVERITIES })
@@ -16,6 +17,7 @@ export class CreateAlertDto {
   @ApiProperty({ minLength: 1, maxLength: 100 })
   @IsString()
   @Length(1, 100)
+  @Matches(/\S/, { message: 'source must not be blank' })
   source: string;
 
   @ApiPropertyOptional({ maxLength: 10_000 })

@@ -1,6 +1,7 @@
 import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import { isTimestamp } from '../common/is-timestamp';
 import { EventBus } from '../database/event-bus';
 import { Alert } from './alert.entity';
 import { AlertView, CreateAlertDto, ListAlertsQuery, toAlertView, UpdateAlertDto } from './alerts.dto';
@@ -65,7 +66,7 @@ export class AlertsService {
       return;
     }
     const time = new Date(before);
-    if (!/^\d{4}-\d{2}-\d{2}/.test(before) || Number.isNaN(time.getTime())) {
+    if (!isTimestamp(before)) {
       throw new BadRequestException('before must name an existing alert id or be an ISO 8601 time');
     }
     builder.andWhere('a.created_at < :before', { before: time });

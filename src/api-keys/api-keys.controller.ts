@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { CurrentPrincipal, RequirePermissions } from '../auth/auth.decorators';
@@ -15,6 +15,7 @@ export class ApiKeysController {
 
   @Post()
   @RequirePermissions('users:manage')
+  @Header('Cache-Control', 'no-store')
   create(@Body() dto: CreateApiKeyDto, @CurrentPrincipal() principal: Principal, @Req() req: Request): Promise<IssuedApiKeyView> {
     return this.apiKeys.create(dto, principal, clientInfo(req));
   }
@@ -27,6 +28,7 @@ export class ApiKeysController {
 
   @Post(':id/rotate')
   @RequirePermissions('users:manage')
+  @Header('Cache-Control', 'no-store')
   rotate(
     @Param('id', UuidParamPipe) id: string,
     @Body() dto: RotateApiKeyDto,

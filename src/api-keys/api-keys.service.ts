@@ -1,4 +1,4 @@
-import { ConflictException, ForbiddenException, Injectable, NotFoundException, OnModuleInit } from '@nestjs/common';
+import { BadRequestException, ConflictException, ForbiddenException, Injectable, NotFoundException, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { QueryFailedError, Repository } from 'typeorm';
 import { AuditRecorder } from '../audit/audit-recorder';
@@ -112,9 +112,18 @@ export class ApiKeysService implements OnModuleInit {
     return toIssuedApiKeyView(saved, rawKey);
   }
 
+  /**
+   * A key acts as api_service: its permissions are that role's or a narrower list (400 beyond it),
+   * and never one its creator lacks (403).
+   */
   private grantablePermissions(requested: Permission[] | undefined, creator: Principal): Permission[] {
-    if (requested === undefined) return permissionsOf(API_KEY_ROLE).filter((p) => creator.permissions.includes(p));
+    const keyRole = permissionsOf(API_KEY_ROLE);
+    if (requested === undefined) return keyRole.filter((p) => creator.permissions.includes(p));
     const unique = [...new Set(requested)];
+    const beyondRole = unique.filter((p) => !keyRole.includes(p));
+    if (beyondRole.length > 0) {
+      throw new BadRequestException(`API keys act as ${API_KEY_ROLE}: permissions must be among ${keyRole.join(', ')} (not ${beyondRole.join(', ')})`);
+    }
     if (!hasAll(creator.permissions, unique)) {
       throw new ForbiddenException('a key cannot be given a permission its creator does not hold');
     }

@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsTimestamp } from '../common/is-timestamp';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 
 /** Event types are dotted words (auth.login); anything else, NUL included, cannot match one. */
 const EVENT_TYPE = /^[A-Za-z0-9_.:-]+$/;
@@ -20,7 +21,7 @@ export class ListAuditEventsQuery {
 
   @ApiPropertyOptional({ description: 'ISO 8601 time: only events at or after it' })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsTimestamp()
   since?: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
@@ -35,11 +36,11 @@ export class ListAuditEventsQuery {
 export class ExportAuditEventsQuery {
   @ApiPropertyOptional({ description: 'ISO 8601 time: events at or after it' })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsTimestamp()
   since?: string;
 
   @ApiPropertyOptional({ description: 'ISO 8601 time: events before it' })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsTimestamp()
   until?: string;
 }

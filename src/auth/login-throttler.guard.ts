@@ -1,11 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { ThrottlerGuard, ThrottlerLimitDetail, ThrottlerModuleOptions, ThrottlerStorage } from '@nestjs/throttler';
 import type { ExecutionContext } from '@nestjs/common';
+import type { Request } from 'express';
 import { Reflector } from '@nestjs/core';
 import { InjectThrottlerOptions, InjectThrottlerStorage } from '@nestjs/throttler';
+import { AuditRecorder } from '../audit/audit-recorder';
+import { clientInfo } from '../common/client-info';
 import { MetricsService } from '../metrics/metrics.service';
 
-/** The per-IP login throttler, counting its refusals for Prometheus. */
+/** The per-IP login throttler; its refusals are failed logins too, so they are audited and counted. */
 @Injectable()
 export class LoginThrottlerGuard extends ThrottlerGuard {
   constructor(
@@ -13,6 +16,7 @@ export class LoginThrottlerGuard extends ThrottlerGuard {
     @InjectThrottlerStorage() storage: ThrottlerStorage,
     reflector: Reflector,
     private readonly metrics: MetricsService,
+    private readonly audit: AuditRecorder,
   ) {
     super(options, storage, reflector);
   }
@@ -20,6 +24,15 @@ export class LoginThrottlerGuard extends ThrottlerGuard {
   protected override async throwThrottlingException(context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
     this.metrics.rateLimited.inc({ rule: 'login_per_ip' });
     this.metrics.countAuthentication('login', 'failure', 'too_many_attempts_from_ip');
+    const request = context.switchToHttp().getRequest<Request & { body?: { username?: unknown } }>();
+    const username = request.body?.username;
+    this.audit.record({
+      type: 'auth.login',
+      outcome: 'failure',
+      actor: typeof username === 'string' ? username : null,
+      reason: 'too_many_attempts_from_ip',
+      client: clientInfo(request),
+    });
     return super.throwThrottlingException(context, detail);
   }
 }

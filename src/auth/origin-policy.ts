@@ -23,7 +23,8 @@ export class OriginPolicy {
   /** True when the request names an origin that is not allowed. No Origin or Referer: allowed. */
   isForeign(headers: IncomingHttpHeaders): boolean {
     const origin = headers.origin;
-    if (typeof origin === 'string' && origin !== '') return !this.allowed.has(origin);
+    // Present but empty (or "null") counts as an origin that is not allowed.
+    if (typeof origin === 'string') return !this.allowed.has(origin);
     const referer = headers.referer;
     if (typeof referer === 'string' && referer !== '') {
       try {

@@ -21,6 +21,7 @@ export type TokenFailure = 'malformed_token' | 'bad_signature' | 'algorithm_not_
 export type TokenVerification = { ok: true; claims: TokenClaims } | { ok: false; reason: TokenFailure };
 
 const ALGORITHM = 'HS256';
+const MAX_CLOCK_SKEW_SECONDS = 60;
 /** Tokens whose signature and claims were checked, remembered so that a client's next request skips the HMAC and JSON work. */
 const MAX_VERIFIED_TOKENS = 10_000;
 
@@ -76,7 +77,9 @@ export class TokenService {
     let failure: TokenFailure = 'bad_signature';
     for (const key of this.verificationKeys) {
       try {
-        const payload = jwt.verify(token, key, { algorithms: [ALGORITHM], clockTolerance: 0 });
+        const { header, payload } = jwt.verify(token, key, { algorithms: [ALGORITHM], clockTolerance: 0, complete: true });
+        // RFC 7515: a critical header extension this server does not implement makes the token invalid.
+        if ((header as jwt.JwtHeader & { crit?: unknown }).crit !== undefined) return { ok: false, reason: 'malformed_token' };
         return this.checkClaims(payload);
       } catch (error) {
         failure = this.classify(error as Error);
@@ -93,6 +96,8 @@ export class TokenService {
       return { ok: false, reason: 'missing_claims' };
     }
     if (!Number.isFinite(iat) || !Number.isFinite(exp)) return { ok: false, reason: 'missing_claims' };
+    // A token cannot have been issued in the future; a minute covers clock skew between instances.
+    if ((iat as number) > Math.floor(Date.now() / 1000) + MAX_CLOCK_SKEW_SECONDS) return { ok: false, reason: 'token_not_yet_valid' };
     if (uid !== undefined && (typeof uid !== 'string' || !uid)) return { ok: false, reason: 'missing_claims' };
     const claims: TokenClaims = { sub, role, iat: iat as number, exp: exp as number, jti };
     if (uid !== undefined) claims.uid = uid;

@@ -2,11 +2,38 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params } from 'nestjs-pino';
 import type { AppConfig } from '../config/app-config';
 import { saneRequestId } from './client-info';
-const SECRET_QUERY_PARAMS = /([?&](?:token|access_token|api_key|apikey|key)=)[^&#]*/gi;
+const SECRET_PARAM_NAMES = /^(?:token|access_token|api_key|apikey|key|jwt|password)$/i;
+/** Anything shaped like a JWT or an AuroraSOC API key, wherever it stands in the URL. */
+const SECRET_VALUES = /eyJ[\w-]*\.[\w-]*\.[\w-]*|aurora_[0-9A-Za-z]{16,}/g;
 
-/** A URL fit for a log line: query values that may be credentials are replaced. */
+function decodedName(name: string): string {
+  try {
+    return decodeURIComponent(name.replace(/\+/g, ' '));
+  } catch {
+    return name;
+  }
+}
+
+/**
+ * A URL fit for a log line: values of credential-like parameters (names compared after
+ * percent-decoding, so ?to%6Ben= is caught too) and anything shaped like a token or key are replaced.
+ */
 export function redactUrl(url: string | undefined): string | undefined {
-  return url?.replace(SECRET_QUERY_PARAMS, '$1[REDACTED]');
+  if (url === undefined) return undefined;
+  const queryStart = url.indexOf('?');
+  let redacted = url;
+  if (queryStart >= 0) {
+    const query = url
+      .slice(queryStart + 1)
+      .split('&')
+      .map((pair) => {
+        const equals = pair.indexOf('=');
+        return equals >= 0 && SECRET_PARAM_NAMES.test(decodedName(pair.slice(0, equals))) ? `${pair.slice(0, equals)}=[REDACTED]` : pair;
+      })
+      .join('&');
+    redacted = `${url.slice(0, queryStart)}?${query}`;
+  }
+  return redacted.replace(SECRET_VALUES, '[REDACTED]');
 }
 
 /** The client's X-Request-Id if it is sane, else a new one; echoed on the response. */
