@@ -15,7 +15,7 @@ import { ADMIN, databaseForFile, startTestApp } from './support/test-app';
 
 jest.setTimeout(60_000);
 
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const ROOT = path.resolve(__dirname, '..');
 const SCREENSHOTS = path.join(ROOT, '.tmp', 'console-screenshots');

@@ -2,11 +2,11 @@ import { BadRequestException, Injectable, NotFoundException } from '@nestjs/comm
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { isTimestamp } from '../common/is-timestamp';
+import { UUID_PATTERN } from '../common/uuid-param.pipe';
 import { EventBus } from '../database/event-bus';
 import { Alert } from './alert.entity';
 import { AlertView, CreateAlertDto, ListAlertsQuery, toAlertView, UpdateAlertDto } from './alerts.dto';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Alerts larger than this travel on the bus by id and are read back by each instance. */
 const MAX_INLINE_EVENT_BYTES = 6000;
 
@@ -56,7 +56,7 @@ export class AlertsService {
 
   /** `before` is the id of the last alert seen (keyset on created_at, id) or an ISO 8601 time. */
   private async applyCursor(builder: ReturnType<Repository<Alert>['createQueryBuilder']>, before: string): Promise<void> {
-    if (UUID.test(before)) {
+    if (UUID_PATTERN.test(before)) {
       const anchor = await this.alerts.findOne({ where: { id: before.toLowerCase() } });
       if (!anchor) throw new BadRequestException('before must name an existing alert id or be an ISO 8601 time');
       // The anchor's time is read in SQL: a JS Date keeps milliseconds, created_at has microseconds.

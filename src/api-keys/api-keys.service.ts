@@ -1,10 +1,11 @@
 import { BadRequestException, ConflictException, ForbiddenException, Injectable, NotFoundException, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { QueryFailedError, Repository } from 'typeorm';
+import { Repository } from 'typeorm';
 import { AuditRecorder } from '../audit/audit-recorder';
 import { API_KEY_ROLE, hasAll, permissionsOf, type Permission } from '../auth/permissions';
 import type { AuthResult, Principal } from '../auth/principal';
 import type { ClientInfo } from '../common/client-info';
+import { isUniqueViolation } from '../common/database-errors';
 import { EventBus } from '../database/event-bus';
 import { ApiKey } from './api-key.entity';
 import { ApiKeyCache, CachedApiKey } from './api-key-cache';
@@ -16,10 +17,6 @@ const DAY_MS = 86_400_000;
 const DEFAULT_EXPIRY_DAYS = 90;
 const PREFIX_ATTEMPTS = 5;
 
-function isUniqueViolation(error: unknown, constraint: string): boolean {
-  const driverError = (error as QueryFailedError & { driverError?: { code?: string; constraint?: string } }).driverError;
-  return error instanceof QueryFailedError && driverError?.code === '23505' && driverError.constraint === constraint;
-}
 
 @Injectable()
 export class ApiKeysService implements OnModuleInit {

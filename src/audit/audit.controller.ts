@@ -1,7 +1,8 @@
 import { once } from 'node:events';
-import { Controller, Get, Query, Res } from '@nestjs/common';
+import { Controller, Get, Logger, Query, Req, Res } from '@nestjs/common';
 import { ApiProduces, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
+import { sendError } from '../common/http-exception.filter';
 import { RequirePermissions } from '../auth/auth.decorators';
 import type { AuditEventView } from './audit-event.view';
 import { AuditQueryService } from './audit-query.service';
@@ -10,6 +11,8 @@ import { ExportAuditEventsQuery, ListAuditEventsQuery } from './audit.dto';
 @ApiTags('audit')
 @Controller('audit/events')
 export class AuditController {
+  private readonly logger = new Logger(AuditController.name);
+
   constructor(private readonly auditQuery: AuditQueryService) {}
 
   @Get()
@@ -22,7 +25,7 @@ export class AuditController {
   @Get('export')
   @RequirePermissions('audit:read')
   @ApiProduces('application/x-ndjson')
-  async export(@Query() query: ExportAuditEventsQuery, @Res() res: Response): Promise<void> {
+  async export(@Query() query: ExportAuditEventsQuery, @Req() req: Request, @Res() res: Response): Promise<void> {
     res.status(200).type('application/x-ndjson');
     try {
       for await (const event of this.auditQuery.export(query)) {
@@ -30,8 +33,14 @@ export class AuditController {
         if (!res.write(`${JSON.stringify(event)}\n`)) await once(res, 'drain');
       }
       res.end();
-    } catch {
-      res.destroy();
+    } catch (error) {
+      // Before the first line the client still gets the JSON error (503 when the database is down);
+      // after it, cutting the stream is the only honest signal.
+      if (res.headersSent) res.destroy();
+      else {
+        res.removeHeader('Content-Type');
+        sendError(error, req, res, this.logger);
+      }
     }
   }
 }

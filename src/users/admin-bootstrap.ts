@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { QueryFailedError } from 'typeorm';
 import { BOOTSTRAP_ADMIN_ROLE } from '../auth/permissions';
+import { isUniqueViolation } from '../common/database-errors';
 import { AppConfig } from '../config/app-config';
 import { passwordProblem } from './password-policy';
 import { UsersService } from './users.service';
@@ -49,7 +49,7 @@ export class AdminBootstrap implements OnApplicationBootstrap {
       await this.users.createDirect(username, password, BOOTSTRAP_ADMIN_ROLE);
       return true;
     } catch (error) {
-      if (error instanceof QueryFailedError) return false;
+      if (isUniqueViolation(error)) return false;
       throw error;
     }
   }

@@ -1,9 +1,10 @@
 import { ConflictException, ForbiddenException, Injectable, NotFoundException, UnauthorizedException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { In, QueryFailedError, Raw, Repository } from 'typeorm';
+import { In, Raw, Repository } from 'typeorm';
 import { AuditRecorder } from '../audit/audit-recorder';
 import { permissionsOf, rolesWith, type Role } from '../auth/permissions';
 import type { ClientInfo } from '../common/client-info';
+import { isUniqueViolation } from '../common/database-errors';
 import { EventBus } from '../database/event-bus';
 import { PasswordHasher } from './password-hasher';
 import { User } from './user.entity';
@@ -14,9 +15,6 @@ export function nextTokenEpoch(now = Date.now()): number {
   return Math.floor(now / 1000) + 1;
 }
 
-function isDuplicateUsername(error: unknown): boolean {
-  return error instanceof QueryFailedError && (error as QueryFailedError & { driverError?: { code?: string } }).driverError?.code === '23505';
-}
 
 export interface Actor {
   sub: string;
@@ -55,7 +53,7 @@ export class UsersService {
     try {
       user = await this.users.save(this.users.create({ username: dto.username, passwordHash, role: dto.role, disabled: false, tokensValidAfter: 0 }));
     } catch (error) {
-      if (isDuplicateUsername(error)) throw new ConflictException('a user with this username already exists');
+      if (isUniqueViolation(error)) throw new ConflictException('a user with this username already exists');
       throw error;
     }
     await this.announce(user);
