@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
+import { OptionalField } from '../common/validation';
 import { Alert, ALERT_STATUSES, type AlertStatus, SEVERITIES, type Severity } from './alert.entity';
 
 export class CreateAlertDto {
@@ -21,7 +22,7 @@ export class CreateAlertDto {
   source: string;
 
   @ApiPropertyOptional({ maxLength: 10_000 })
-  @IsOptional()
+  @OptionalField()
   @IsString()
   @MaxLength(10_000)
   description?: string;
@@ -35,17 +36,17 @@ export class UpdateAlertDto {
 
 export class ListAlertsQuery {
   @ApiPropertyOptional({ enum: ALERT_STATUSES })
-  @IsOptional()
+  @OptionalField()
   @IsIn(ALERT_STATUSES, { message: `status must be one of ${ALERT_STATUSES.join(', ')}` })
   status?: AlertStatus;
 
   @ApiPropertyOptional({ enum: SEVERITIES })
-  @IsOptional()
+  @OptionalField()
   @IsIn(SEVERITIES, { message: `severity must be one of ${SEVERITIES.join(', ')}` })
   severity?: Severity;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
-  @IsOptional()
+  @OptionalField()
   @Type(() => Number)
   @IsInt()
   @Min(1)
@@ -53,7 +54,7 @@ export class ListAlertsQuery {
   limit?: number;
 
   @ApiPropertyOptional({ description: 'cursor: the id of the last alert of the previous page, or an ISO 8601 time' })
-  @IsOptional()
+  @OptionalField()
   @IsString()
   @MaxLength(64)
   before?: string;

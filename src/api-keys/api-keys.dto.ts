@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsString, Length, Max, Matches, Min } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsIn, IsInt, IsString, Length, Max, Matches, Min } from 'class-validator';
+import { OptionalField } from '../common/validation';
 import { PERMISSIONS, type Permission } from '../auth/permissions';
 import { USERNAME_PATTERN } from '../users/users.dto';
 import type { ApiKey } from './api-key.entity';
@@ -12,14 +13,14 @@ export class CreateApiKeyDto {
   service_name: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 3650, default: 90 })
-  @IsOptional()
+  @OptionalField()
   @IsInt()
   @Min(1)
   @Max(3650)
   expires_in_days?: number;
 
   @ApiPropertyOptional({ enum: PERMISSIONS, isArray: true })
-  @IsOptional()
+  @OptionalField()
   @IsArray()
   @ArrayMaxSize(PERMISSIONS.length)
   @IsIn(PERMISSIONS, { each: true, message: `each permission must be one of ${PERMISSIONS.join(', ')}` })
@@ -28,7 +29,7 @@ export class CreateApiKeyDto {
 
 export class RotateApiKeyDto {
   @ApiPropertyOptional({ minimum: 0, maximum: 86400, default: 0 })
-  @IsOptional()
+  @OptionalField()
   @IsInt()
   @Min(0)
   @Max(86400)

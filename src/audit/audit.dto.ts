@@ -1,31 +1,32 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsTimestamp } from '../common/is-timestamp';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { OptionalField } from '../common/validation';
 
 /** Event types are dotted words (auth.login); anything else, NUL included, cannot match one. */
 const EVENT_TYPE = /^[A-Za-z0-9_.:-]+$/;
 
 export class ListAuditEventsQuery {
   @ApiPropertyOptional({ example: 'auth.login' })
-  @IsOptional()
+  @OptionalField()
   @IsString()
   @MaxLength(64)
   @Matches(EVENT_TYPE, { message: 'type must be an event type such as auth.login' })
   type?: string;
 
   @ApiPropertyOptional({ enum: ['success', 'failure'] })
-  @IsOptional()
+  @OptionalField()
   @IsIn(['success', 'failure'])
   outcome?: 'success' | 'failure';
 
   @ApiPropertyOptional({ description: 'ISO 8601 time: only events at or after it' })
-  @IsOptional()
+  @OptionalField()
   @IsTimestamp()
   since?: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
-  @IsOptional()
+  @OptionalField()
   @Type(() => Number)
   @IsInt()
   @Min(1)
@@ -35,12 +36,12 @@ export class ListAuditEventsQuery {
 
 export class ExportAuditEventsQuery {
   @ApiPropertyOptional({ description: 'ISO 8601 time: events at or after it' })
-  @IsOptional()
+  @OptionalField()
   @IsTimestamp()
   since?: string;
 
   @ApiPropertyOptional({ description: 'ISO 8601 time: events before it' })
-  @IsOptional()
+  @OptionalField()
   @IsTimestamp()
   until?: string;
 }
