@@ -7,9 +7,13 @@ import express, { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AuthenticatingWsAdapter } from './realtime/authenticating-ws-adapter';
+import { checkBodyFraming, isJsonRequest, MAX_BODY_BYTES } from './common/body-limits';
 import { checkBodyShape } from './common/body-shape';
-import { HttpExceptionFilter, sendError } from './common/http-exception.filter';
+import { clientInfo } from './common/client-info';
+import { errorResponse, HttpExceptionFilter, sendError } from './common/http-exception.filter';
 import { requestIdFor } from './common/logging';
+import { validationException } from './common/validation-exception';
+import { AuditRecorder } from './audit/audit-recorder';
 import { AppConfig } from './config/app-config';
 import { AlertsGateway } from './alerts/alerts.gateway';
 import { AuditGateway } from './audit/audit.gateway';
@@ -18,7 +22,7 @@ import { MetricsServer } from './metrics/metrics-server';
 export const API_PREFIX = 'api/v1';
 /** public/ at the project root, whether this file runs from src/ (tests) or dist/src/ (builds). */
 export const PUBLIC_DIR = path.resolve(__dirname, path.basename(path.dirname(__dirname)) === 'dist' ? '../..' : '..', 'public');
-const BODY_LIMIT = '100kb';
+const LOGIN_PATH = `/${API_PREFIX}/auth/token`;
 const DOCS_CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'";
 
 /** The one function that configures an app: main.ts and every e2e test call it. */
@@ -58,20 +62,48 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
     next();
   });
   app.use(cookieParser());
-  app.use(express.json({ limit: BODY_LIMIT }));
+  app.use(checkBodyFraming);
+  app.use(express.json({ limit: MAX_BODY_BYTES, type: isJsonRequest }));
   app.use(checkBodyShape);
+  app.use(LOGIN_PATH, auditRefusedLogins(app.get(AuditRecorder, { strict: false })));
   const parserLogger = new NestLogger('BodyParser');
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => sendError(error, req, res, parserLogger));
   app.setGlobalPrefix(API_PREFIX, { exclude: ['healthz', 'readyz'] });
-  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      // The errors are only turned into messages: they need not hold the body or its values.
+      validationError: { target: false, value: false },
+      exceptionFactory: validationException,
+    }),
+  );
   app.useGlobalFilters(new HttpExceptionFilter());
   app.useWebSocketAdapter(new AuthenticatingWsAdapter(app));
   app.use(consoleFiles());
   setUpOpenApi(app);
+  answerOutsideNestAsJson(app);
   const alerts = app.get(AlertsGateway, { strict: false });
   const audit = app.get(AuditGateway, { strict: false });
   app.get(MetricsServer).registerSocketGauge(() => ({ alerts: alerts.openSockets, audit: audit.openSockets }));
   return app;
+}
+
+/**
+ * Logins the body checks refuse before the controller runs (malformed JSON, 413, 415, a body of
+ * the wrong shape) are audited like any other failed login: a SOC wants to see them. The username
+ * is not known, or not trusted, at this point.
+ */
+function auditRefusedLogins(audit: AuditRecorder): (error: unknown, req: Request, res: Response, next: NextFunction) => void {
+  return (error, req, _res, next) => {
+    if (req.method === 'POST') {
+      const status = errorResponse(error).body.statusCode;
+      const reason = status === 413 ? 'request_too_large' : status === 415 ? 'unsupported_content_type' : 'malformed_request';
+      audit.record({ type: 'auth.login', outcome: 'failure', actor: null, reason, client: clientInfo(req) });
+    }
+    next(error);
+  };
 }
 
 /**
@@ -86,6 +118,21 @@ function consoleFiles(): (req: Request, res: Response, next: NextFunction) => vo
     // Nest's own 404 covers only /api/v1; anything else that is not a file gets the same JSON error.
     serveFile(req, res, () => sendError(new NotFoundException(`nothing at ${req.method} ${req.path}`), req, res, logger));
   };
+}
+
+/**
+ * Swagger serves the docs outside Nest's prefix, where neither Nest's 404 nor its error handler
+ * reaches: what it leaves unanswered or fails on under /api would get Express's HTML page.
+ * Registered before Nest's routes, so these run only for requests nothing above them answered.
+ */
+function answerOutsideNestAsJson(app: NestExpressApplication): void {
+  const logger = new NestLogger('HttpEdge');
+  const nestRoutes = new RegExp(`^/${API_PREFIX}(/|$)`, 'i');
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (!/^\/api(\/|$)/i.test(req.path) || nestRoutes.test(req.path)) return next();
+    sendError(new NotFoundException(`nothing at ${req.method} ${req.path}`), req, res, logger);
+  });
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => sendError(error, req, res, logger));
 }
 
 function setUpOpenApi(app: NestExpressApplication): void {

@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { configureApp } from './app.setup';
+import { ContractHttpAdapter } from './common/http-server';
 import { ConfigError, loadConfig } from './config/app-config';
 import { DataDirLockedError } from './database/embedded-database';
 import { Logger } from '@nestjs/common';
@@ -20,7 +21,7 @@ async function bootstrap(): Promise<void> {
     throw error;
   }
   const { config, warnings } = loaded;
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bufferLogs: true, bodyParser: false });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), new ContractHttpAdapter(), { bufferLogs: true, bodyParser: false });
   configureApp(app);
   const logger = new Logger('Main');
   for (const warning of warnings) logger.warn(warning);

@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, ForbiddenException, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import type { Strategy } from 'passport-strategy';
 import { AuditRecorder } from '../audit/audit-recorder';
 import { MetricsService } from '../metrics/metrics.service';
@@ -68,6 +68,8 @@ export class AuthGuard implements CanActivate {
       throw authFailureException(result);
     }
     const principal = result.principal;
+    // What an authenticated caller is answered is theirs alone: no cache, shared or private, keeps it.
+    context.switchToHttp().getResponse<Response>().setHeader('Cache-Control', 'no-store');
     this.metrics.countAuthentication(principal.source === 'api_key' ? 'api_key' : principal.source === 'cookie' ? 'cookie' : 'jwt', 'success');
     if (principal.source === 'cookie' && this.originPolicy.changesState(request.method) && this.originPolicy.isForeign(request.headers)) {
       this.audit.record({ type: 'auth.cross_site', outcome: 'failure', actor: principal.sub, reason: 'foreign_origin', client: clientInfo(request) });

@@ -30,6 +30,7 @@ export type AuthFailureReason =
   | 'algorithm_not_allowed'
   | 'token_expired'
   | 'token_not_yet_valid'
+  | 'token_lifetime_too_long'
   | 'missing_claims'
   | 'token_revoked'
   | 'token_issued_before_credential_change'

@@ -128,6 +128,18 @@ describe('TokenService', () => {
       expect(service().verify(forge(claims({ nbf: now() + 300 })))).toEqual({ ok: false, reason: 'token_not_yet_valid' });
     });
 
+    it('refuses a token whose exp − iat exceeds JWT_EXPIRY_HOURS: a 10-year token signed with the previous secret', () => {
+      const tenYears = claims({ iat: now() - 60, exp: now() + 10 * 365 * 24 * 3600 });
+      expect(service(PREVIOUS).verify(forge(tenYears, { secret: PREVIOUS }))).toEqual({ ok: false, reason: 'token_lifetime_too_long' });
+      expect(service().verify(forge(claims({ exp: now() + LIFETIME + 1 })))).toEqual({ ok: false, reason: 'token_lifetime_too_long' });
+    });
+
+    it('accepts a token that lives exactly JWT_EXPIRY_HOURS', () => {
+      const exp = now() + LIFETIME;
+      const payload = claims({ iat: exp - LIFETIME, exp });
+      expect(service().verify(forge(payload))).toEqual({ ok: true, claims: payload });
+    });
+
     it.each(['exp', 'iat', 'jti', 'sub', 'role'])('refuses a token without %s', (claim) => {
       const payload: Record<string, unknown> = claims();
       delete payload[claim];

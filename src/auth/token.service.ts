@@ -17,7 +17,14 @@ export interface TokenClaims {
   uid?: string;
 }
 
-export type TokenFailure = 'malformed_token' | 'bad_signature' | 'algorithm_not_allowed' | 'token_expired' | 'token_not_yet_valid' | 'missing_claims';
+export type TokenFailure =
+  | 'malformed_token'
+  | 'bad_signature'
+  | 'algorithm_not_allowed'
+  | 'token_expired'
+  | 'token_not_yet_valid'
+  | 'token_lifetime_too_long'
+  | 'missing_claims';
 export type TokenVerification = { ok: true; claims: TokenClaims } | { ok: false; reason: TokenFailure };
 
 const ALGORITHM = 'HS256';
@@ -98,6 +105,9 @@ export class TokenService {
     if (!Number.isFinite(iat) || !Number.isFinite(exp)) return { ok: false, reason: 'missing_claims' };
     // A token cannot have been issued in the future; a minute covers clock skew between instances.
     if ((iat as number) > Math.floor(Date.now() / 1000) + MAX_CLOCK_SKEW_SECONDS) return { ok: false, reason: 'token_not_yet_valid' };
+    // This server never issues a token living longer than JWT_EXPIRY_HOURS; a longer one was not
+    // issued by it (or under a policy since shortened), even if it bears a valid signature.
+    if ((exp as number) - (iat as number) > this.config.jwtExpirySeconds) return { ok: false, reason: 'token_lifetime_too_long' };
     if (uid !== undefined && (typeof uid !== 'string' || !uid)) return { ok: false, reason: 'missing_claims' };
     const claims: TokenClaims = { sub, role, iat: iat as number, exp: exp as number, jti };
     if (uid !== undefined) claims.uid = uid;

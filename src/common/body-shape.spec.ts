@@ -1,4 +1,4 @@
-import { bodyShapeProblem, MAX_BODY_DEPTH } from './body-shape';
+import { bodyShapeProblem, MAX_BODY_DEPTH, MAX_OBJECT_FIELDS } from './body-shape';
 
 function nested(depth: number): unknown {
   let value: unknown = 1;
@@ -21,5 +21,13 @@ describe('request body shape', () => {
   it('refuses bodies nested deeper than the bound without recursing', () => {
     expect(bodyShapeProblem(nested(MAX_BODY_DEPTH + 1))).toMatch(/deeper/);
     expect(bodyShapeProblem(nested(100_000))).toMatch(/deeper/);
+  });
+
+  it('refuses an object with more fields than the bound, at any depth, and allows long arrays', () => {
+    const fields = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`k${i}`, i]));
+    expect(bodyShapeProblem(fields(MAX_OBJECT_FIELDS))).toBeNull();
+    expect(bodyShapeProblem(fields(MAX_OBJECT_FIELDS + 1))).toMatch(new RegExp(`${MAX_OBJECT_FIELDS + 1} fields`));
+    expect(bodyShapeProblem({ nested: [{ deeper: fields(9000) }] })).toMatch(/9000 fields/);
+    expect(bodyShapeProblem({ permissions: Array.from({ length: 1000 }, () => 'alerts:read') })).toBeNull();
   });
 });

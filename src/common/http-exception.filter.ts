@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { BODY_TOO_LARGE_MESSAGE } from './body-limits';
 import { BodyShapeError } from './body-shape';
 import { RetryLaterException } from './retry-later.exception';
 
@@ -12,7 +13,7 @@ export interface ErrorBody {
 
 const DATABASE_DOWN = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|timeout exceeded when trying to connect|Query read timeout|connect ETIMEDOUT|Client has encountered a connection error|the database system is (starting up|shutting down)|terminating connection/i;
 
-function statusText(status: number): string {
+export function statusText(status: number): string {
   const name = HttpStatus[status];
   return name
     ? name
@@ -55,7 +56,7 @@ export function errorResponse(exception: unknown): { body: ErrorBody; headers: R
     const parserError = exception as { type?: string; status?: number };
     if (parserError?.type === 'entity.too.large') {
       status = HttpStatus.PAYLOAD_TOO_LARGE;
-      message = 'request body is larger than 100 kB';
+      message = BODY_TOO_LARGE_MESSAGE;
     } else if (exception instanceof BodyShapeError) {
       status = HttpStatus.BAD_REQUEST;
       message = exception.message;

@@ -1,15 +1,22 @@
-import type { IncomingMessage } from 'node:http';
+import * as http from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { INestApplicationContext } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { WsAdapter } from '@nestjs/platform-ws';
 import proxyAddr from 'proxy-addr';
 import type { Principal } from '../auth/principal';
 import { saneRequestId } from '../common/client-info';
+import { answerOnSocket } from '../common/raw-error-response';
 import { WsHandshakeAuthenticator } from './ws-handshake-authenticator';
+import { MAX_CLIENT_FRAME_BYTES, SOCKET_PATHS } from './ws-routes';
 
-export type AuthenticatedUpgradeRequest = IncomingMessage & { principal?: Principal; ip?: string; id?: string };
+export type AuthenticatedUpgradeRequest = http.IncomingMessage & { principal?: Principal; ip?: string; id?: string };
 
 type VerifyCallback = (result: boolean, code?: number, message?: string, headers?: Record<string, string>) => void;
+type UpgradeListener = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
+type PathServer = { path: string; handleUpgrade: (req: http.IncomingMessage, socket: Duplex, head: Buffer, done: (ws: unknown) => void) => void; emit(event: 'connection', ws: unknown, req: http.IncomingMessage): boolean };
+
+const UNKNOWN_PATH_MESSAGE = `no WebSocket endpoint at this path; the endpoints are ${SOCKET_PATHS.join(' and ')}`;
 
 /**
  * NestJS guards do not run on the WebSocket handshake, so authentication happens here, in the ws
@@ -18,6 +25,7 @@ type VerifyCallback = (result: boolean, code?: number, message?: string, headers
  */
 export class AuthenticatingWsAdapter extends WsAdapter {
   private authenticator?: WsHandshakeAuthenticator;
+  private readonly upgradeListeners = new Map<http.Server, UpgradeListener>();
 
   constructor(private readonly app: INestApplicationContext & Pick<NestExpressApplication, 'getHttpAdapter'>) {
     super(app);
@@ -33,6 +41,7 @@ export class AuthenticatingWsAdapter extends WsAdapter {
   override create(port: number, options: Record<string, unknown> = {}): unknown {
     const server = super.create(port, {
       ...options,
+      maxPayload: MAX_CLIENT_FRAME_BYTES,
       verifyClient: (info: { req: AuthenticatedUpgradeRequest }, callback: VerifyCallback) => {
         void this.verify(info.req, callback);
       },
@@ -42,6 +51,40 @@ export class AuthenticatingWsAdapter extends WsAdapter {
       if (req.id) headers.push(`X-Request-Id: ${req.id}`);
     });
     return server;
+  }
+
+  /**
+   * Routes a handshake to the ws server of its path, as WsAdapter does, but answers one for any
+   * other path with 404 and the contract's JSON error body where WsAdapter only drops the socket.
+   * The path is read as WsHandshakeAuthenticator reads it, so both agree on where a request goes.
+   */
+  protected override ensureHttpServerExists(port: number, httpServer: http.Server = http.createServer()): http.Server | undefined {
+    if (this.httpServersRegistry.has(port)) return undefined;
+    this.httpServersRegistry.set(port, httpServer);
+    const listener: UpgradeListener = (req, socket, head) => {
+      let pathname: string;
+      try {
+        pathname = new URL(req.url ?? '/', 'http://handshake.invalid').pathname;
+      } catch {
+        answerOnSocket(socket, 400, 'the handshake URL cannot be read', saneRequestId(req.headers['x-request-id']));
+        return;
+      }
+      const target = (this.wsServersRegistry.get(port) as PathServer[] | undefined)?.find((server) => server.path === pathname);
+      if (!target) {
+        answerOnSocket(socket, 404, UNKNOWN_PATH_MESSAGE, saneRequestId(req.headers['x-request-id']));
+        return;
+      }
+      target.handleUpgrade(req, socket, head, (ws) => target.emit('connection', ws, req));
+    };
+    httpServer.on('upgrade', listener);
+    this.upgradeListeners.set(httpServer, listener);
+    return httpServer;
+  }
+
+  override async dispose(): Promise<void> {
+    for (const [server, listener] of this.upgradeListeners) server.off('upgrade', listener);
+    this.upgradeListeners.clear();
+    await super.dispose();
   }
 
   private async verify(req: AuthenticatedUpgradeRequest, callback: VerifyCallback): Promise<void> {

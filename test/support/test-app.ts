@@ -5,6 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/app.setup';
+import { ContractHttpAdapter, type HttpTimeouts } from '../../src/common/http-server';
 import { loadConfig } from '../../src/config/app-config';
 import { createTestDatabase, postgresServerUrl, TestDatabase } from './test-database';
 
@@ -22,9 +23,14 @@ export interface TestApp {
 /**
  * Boots the real application through app.setup.ts, on env.PORT if given (a browser test must know
  * its origin in advance), else on a random port. The database is the one given, else a fresh
- * PostgreSQL database when DATABASE_URL is set, else a fresh embedded one.
+ * PostgreSQL database when DATABASE_URL is set, else a fresh embedded one. The HTTP timeouts are
+ * the contract's unless a test of them passes shorter ones.
  */
-export async function startTestApp(env: Record<string, string> = {}, database?: { url?: string; dataDir?: string }): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string> = {},
+  database?: { url?: string; dataDir?: string },
+  options: { timeouts?: HttpTimeouts } = {},
+): Promise<TestApp> {
   const dataDir = database?.dataDir ?? mkdtempSync(path.join(tmpdir(), 'aurora-test-'));
   const { config } = loadConfig({
     NODE_ENV: 'test',
@@ -38,7 +44,10 @@ export async function startTestApp(env: Record<string, string> = {}, database?: 
     ...(database?.url ? { DATABASE_URL: database.url } : {}),
     ...env,
   });
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bodyParser: false, bufferLogs: true });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), new ContractHttpAdapter(options.timeouts), {
+    bodyParser: false,
+    bufferLogs: true,
+  });
   configureApp(app);
   try {
     await app.listen(env.PORT ? Number(env.PORT) : 0, '127.0.0.1');
