@@ -10,6 +10,7 @@ import { DatabaseModule } from './database/database.module';
 import { PasswordHasher } from './users/password-hasher';
 import { passwordProblem } from './users/password-policy';
 import { User } from './users/user.entity';
+import { UsersRepository } from './users/users.repository';
 import { UsersService } from './users/users.service';
 
 const USAGE = `usage: npm run cli -- create-user --username NAME --role ${ROLES.join('|')}   (password on stdin)`;
@@ -20,7 +21,7 @@ class CliModule {
     return {
       module: CliModule,
       imports: [ConfigModule.forRoot(config), DatabaseModule, AuditModule, TypeOrmModule.forFeature([User])],
-      providers: [UsersService, PasswordHasher],
+      providers: [UsersRepository, UsersService, PasswordHasher],
     };
   }
 }

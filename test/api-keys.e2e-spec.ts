@@ -371,8 +371,10 @@ describe('API keys (POST/GET/DELETE /api/v1/auth/api-keys, rotation, X-API-Key)'
         // The search does find what is there: the hashes.
         expect(await occurrences(hashApiKey(secret))).toBe(1);
       }
-      const [row] = await dataSource.query(`SELECT key_hash, previous_key_hash FROM api_keys WHERE id = $1`, [issued.id]);
-      expect(row).toEqual({ key_hash: hashApiKey(rotated.body.api_key), previous_key_hash: hashApiKey(issued.api_key) });
+      const [row] = await dataSource.query(`SELECT key_hash FROM api_keys WHERE id = $1`, [issued.id]);
+      expect(row).toEqual({ key_hash: hashApiKey(rotated.body.api_key) });
+      const graceRows = await dataSource.query(`SELECT key_hash FROM api_key_grace_secrets WHERE key_id = $1`, [issued.id]);
+      expect(graceRows).toEqual([{ key_hash: hashApiKey(issued.api_key) }]);
     });
 
     it('makes no database query for a warm cache hit (and the counter does see the cold lookup)', async () => {

@@ -249,12 +249,12 @@ describe('users', () => {
       expect(await loginStatus(user.username, 'my-new-password-789')).toBe(200);
     });
 
-    it('answers 401 to a wrong current password, changing nothing', async () => {
+    it('answers 403 to a wrong current password (the caller is authenticated), changing nothing', async () => {
       const user = await createUser(t.baseUrl, adminToken, unique('wrong-current'), 'analyst');
       const token = await login(t.baseUrl, user.username, user.password);
       const reply = await change(bearer(token), { current_password: 'not-my-password-1', new_password: 'attacker-chosen-123' });
-      expect(reply.status).toBe(401);
-      expect(reply.body).toMatchObject({ statusCode: 401, error: 'Unauthorized' });
+      expect(reply.status).toBe(403);
+      expect(reply.body).toMatchObject({ statusCode: 403, error: 'Forbidden' });
       expect(await loginStatus(user.username, 'attacker-chosen-123')).toBe(401);
       expect(await loginStatus(user.username, user.password)).toBe(200);
       expect((await me(token)).status).toBe(200);

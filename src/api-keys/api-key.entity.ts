@@ -6,7 +6,6 @@ import type { Permission } from '../auth/permissions';
 // migration:generate from proposing to drop them.
 @Index('api_keys_key_prefix_key', { synchronize: false })
 @Index('api_keys_key_hash_key', { synchronize: false })
-@Index('api_keys_previous_key_hash_key', { synchronize: false })
 @Entity('api_keys')
 export class ApiKey {
   @PrimaryGeneratedColumn('uuid')
@@ -20,13 +19,6 @@ export class ApiKey {
 
   @Column({ name: 'key_hash', type: 'char', length: 64 })
   keyHash: string;
-
-  /** The hash of the secret replaced by the last rotation, accepted until previousKeyValidUntil. */
-  @Column({ name: 'previous_key_hash', type: 'char', length: 64, nullable: true })
-  previousKeyHash: string | null;
-
-  @Column({ name: 'previous_key_valid_until', type: 'timestamptz', nullable: true })
-  previousKeyValidUntil: Date | null;
 
   @Column({ type: 'text', array: true })
   permissions: Permission[];

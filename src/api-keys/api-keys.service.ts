@@ -1,6 +1,4 @@
 import { BadRequestException, ConflictException, ForbiddenException, Injectable, NotFoundException, OnModuleInit } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
 import { AuditRecorder } from '../audit/audit-recorder';
 import { API_KEY_ROLE, hasAll, permissionsOf, type Permission } from '../auth/permissions';
 import type { AuthResult, Principal } from '../auth/principal';
@@ -9,6 +7,7 @@ import { isUniqueViolation } from '../common/database-errors';
 import { EventBus } from '../database/event-bus';
 import { ApiKey } from './api-key.entity';
 import { ApiKeyCache, CachedApiKey } from './api-key-cache';
+import { ApiKeysRepository } from './api-keys.repository';
 import { generateApiKey, generateKeyPrefix, hashApiKey, hasValidApiKeyFormat } from './api-key-format';
 import { ApiKeyView, CreateApiKeyDto, IssuedApiKeyView, toApiKeyView, toIssuedApiKeyView } from './api-keys.dto';
 import { LastUsedRecorder } from './last-used-recorder';
@@ -21,7 +20,7 @@ const PREFIX_ATTEMPTS = 5;
 @Injectable()
 export class ApiKeysService implements OnModuleInit {
   constructor(
-    @InjectRepository(ApiKey) private readonly keys: Repository<ApiKey>,
+    private readonly keys: ApiKeysRepository,
     private readonly cache: ApiKeyCache,
     private readonly lastUsed: LastUsedRecorder,
     private readonly bus: EventBus,
@@ -78,13 +77,14 @@ export class ApiKeysService implements OnModuleInit {
     hash: string,
     now: number,
   ): Promise<{ ok: true; key: CachedApiKey } | { ok: false; reason: 'unknown_api_key' | 'api_key_revoked' | 'api_key_expired'; keyPrefix?: string }> {
-    const row = await this.keys.findOne({ where: [{ keyHash: hash }, { previousKeyHash: hash }] });
-    if (!row) return { ok: false, reason: 'unknown_api_key' };
+    const found = await this.keys.findBySecretHash(hash);
+    if (!found) return { ok: false, reason: 'unknown_api_key' };
+    const row = found.key;
     if (row.revokedAt) return { ok: false, reason: 'api_key_revoked', keyPrefix: row.keyPrefix };
     let validUntil = row.expiresAt.getTime();
-    if (row.keyHash !== hash) validUntil = Math.min(validUntil, row.previousKeyValidUntil?.getTime() ?? 0);
+    if (found.graceUntil) validUntil = Math.min(validUntil, found.graceUntil.getTime());
     if (validUntil <= now) {
-      const reason = row.keyHash === hash ? 'api_key_expired' : 'api_key_revoked';
+      const reason = found.graceUntil ? 'api_key_revoked' : 'api_key_expired';
       return { ok: false, reason, keyPrefix: row.keyPrefix };
     }
     return {
@@ -130,7 +130,7 @@ export class ApiKeysService implements OnModuleInit {
   private async insertWithUniquePrefix(fields: Partial<ApiKey>): Promise<ApiKey> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.keys.save(this.keys.create({ ...fields, keyPrefix: generateKeyPrefix() }));
+        return await this.keys.insert({ ...fields, keyPrefix: generateKeyPrefix() });
       } catch (error) {
         if (!isUniqueViolation(error, 'api_keys_key_prefix_key') || attempt >= PREFIX_ATTEMPTS) throw error;
       }
@@ -150,46 +150,51 @@ export class ApiKeysService implements OnModuleInit {
 
   async list(): Promise<ApiKeyView[]> {
     await this.lastUsed.flush();
-    const keys = await this.keys.find({ order: { createdAt: 'DESC' } });
+    const keys = await this.keys.list();
     return keys.map(toApiKeyView);
   }
 
+  /** Revokes the key and every rotated-out secret of it; serialised with rotations of the same key. */
   async revoke(id: string, actor: Principal, client: ClientInfo): Promise<void> {
-    const key = await this.keys.findOne({ where: { id } });
-    if (!key) throw new NotFoundException('no API key with this id');
-    if (!key.revokedAt) {
-      key.revokedAt = new Date();
-      await this.keys.update({ id }, { revokedAt: key.revokedAt });
-    }
-    await this.announceRevoked(key, [key.keyHash, key.previousKeyHash]);
-    this.audit.record({ type: 'api_key.revoked', outcome: 'success', actor: actor.sub, reason: `key ${key.keyPrefix}`, client });
+    const revoked = await this.keys.withKeyLocked(id, async (writes) => {
+      const hashes = [writes.key.keyHash, ...(await writes.graceHashes())];
+      if (!writes.key.revokedAt) await writes.revoke(new Date());
+      return { key: writes.key, hashes };
+    });
+    if (!revoked) throw new NotFoundException('no API key with this id');
+    await this.announceRevoked(revoked.key, revoked.hashes);
+    this.audit.record({ type: 'api_key.revoked', outcome: 'success', actor: actor.sub, reason: `key ${revoked.key.keyPrefix}`, client });
   }
 
-  /** A new secret for the same record; the old one works for the grace period, then never again. */
+  /**
+   * A new secret for the same record. The replaced secret works for the grace period, then never
+   * again; secrets replaced by earlier rotations keep their own grace. The key's row is locked, so
+   * a revocation and a rotation of one key never interleave: a revoked key is never given a secret.
+   */
   async rotate(id: string, graceSeconds: number, actor: Principal, client: ClientInfo): Promise<IssuedApiKeyView> {
-    const key = await this.keys.findOne({ where: { id } });
-    if (!key) throw new NotFoundException('no API key with this id');
-    if (key.revokedAt) throw new ConflictException('this API key is revoked; create a new one');
-    if (key.expiresAt.getTime() <= Date.now()) throw new ConflictException('this API key has expired; create a new one');
-    const replacedHashes = [key.keyHash, key.previousKeyHash];
     const rawKey = generateApiKey();
-    const update = {
-      keyHash: hashApiKey(rawKey),
-      previousKeyHash: graceSeconds > 0 ? key.keyHash : null,
-      previousKeyValidUntil: graceSeconds > 0 ? new Date(Date.now() + graceSeconds * 1000) : null,
-    };
-    await this.keys.update({ id }, update);
-    Object.assign(key, update);
-    await this.announceRevoked(key, replacedHashes);
-    this.cacheIssuedKey(key, rawKey);
+    const rotated = await this.keys.withKeyLocked(id, async (writes) => {
+      const key = writes.key;
+      if (key.revokedAt) throw new ConflictException('this API key is revoked; create a new one');
+      if (key.expiresAt.getTime() <= Date.now()) throw new ConflictException('this API key has expired; create a new one');
+      const replacedHash = key.keyHash;
+      await writes.replaceSecret(hashApiKey(rawKey), graceSeconds > 0 ? new Date(Date.now() + graceSeconds * 1000) : null);
+      return { key: Object.assign(key, { keyHash: hashApiKey(rawKey) }), replacedHash };
+    });
+    if (!rotated) throw new NotFoundException('no API key with this id');
+    // Evicting (here at once, synchronously) and then caching the new secret in the same tick:
+    // no eviction for this key can fall between the two.
+    const announced = this.announceRevoked(rotated.key, [rotated.replacedHash]);
+    this.cacheIssuedKey(rotated.key, rawKey);
+    await announced;
     this.audit.record({
       type: 'api_key.rotated',
       outcome: 'success',
       actor: actor.sub,
-      reason: `key ${key.keyPrefix}, grace ${graceSeconds}s`,
+      reason: `key ${rotated.key.keyPrefix}, grace ${graceSeconds}s`,
       client,
     });
-    return toIssuedApiKeyView(key, rawKey);
+    return toIssuedApiKeyView(rotated.key, rawKey);
   }
 
   private async announceRevoked(key: ApiKey, hashes: Array<string | null>): Promise<void> {

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Header, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Post, Req, Res, UseInterceptors } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { clientInfo } from '../common/client-info';
@@ -6,7 +6,8 @@ import { AuthCookie } from './auth-cookie';
 import { CurrentPrincipal, Public, RequirePermissions } from './auth.decorators';
 import { LoginDto, MeView } from './auth.dto';
 import { AuthService, IssuedToken } from './auth.service';
-import { LoginRateLimit } from './login-rate-limit';
+import { GuessLimited } from './guess-limit';
+import { LoginRefusalAudit } from './login-refusal-audit.interceptor';
 import type { Principal } from './principal';
 
 @ApiTags('auth')
@@ -19,7 +20,8 @@ export class AuthController {
 
   @Post('token')
   @Public()
-  @LoginRateLimit()
+  @GuessLimited('auth.login')
+  @UseInterceptors(LoginRefusalAudit)
   @HttpCode(200)
   // A token response must never be kept by a browser or proxy cache (RFC 6749 §5.1).
   @Header('Cache-Control', 'no-store')

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
@@ -18,7 +19,10 @@ import { AuthService } from './auth.service';
 import { CredentialResolver } from './credential-resolver';
 import { JwtStrategy } from './jwt.strategy';
 import { LoginFailureCounter } from './login-failure-counter';
-import { isLoginRateLimited } from './login-rate-limit';
+import { PasswordChangeController } from './password-change.controller';
+import { PasswordChangeService } from './password-change.service';
+import { PasswordGuessLimiter } from './password-guess-limiter';
+import { guessLimitOf } from './guess-limit';
 import { OriginPolicy } from './origin-policy';
 import { RevokedToken } from './revoked-token.entity';
 import { SessionRegistry } from './session-registry';
@@ -35,15 +39,17 @@ const MINUTE_MS = 60_000;
     ThrottlerModule.forRootAsync({
       inject: [AppConfig, RedisConnection],
       useFactory: (config: AppConfig, redis: RedisConnection) => ({
-        // Only the login route is counted: LOGIN_MAX_PER_IP attempts per client IP per minute.
+        // Only routes that check a guessable secret are counted: LOGIN_MAX_PER_IP attempts per
+        // client IP per minute, one count for all of them (the key leaves out the route).
         throttlers: [{ name: 'default', ttl: MINUTE_MS, limit: config.loginMaxPerIp }],
-        skipIf: (context) => !isLoginRateLimited(context),
+        skipIf: (context) => guessLimitOf(context) === undefined,
+        generateKey: (_context, tracker, name) => createHash('sha256').update(`guesses-${name}-${tracker}`).digest('hex'),
         errorMessage: 'too many login attempts from this address; retry later',
         storage: redis.client ? new ThrottlerStorageRedisService(redis.client) : undefined,
       }),
     }),
   ],
-  controllers: [AuthController],
+  controllers: [AuthController, PasswordChangeController],
   providers: [
     TokenService,
     SessionRegistry,
@@ -52,7 +58,9 @@ const MINUTE_MS = 60_000;
     ApiKeyStrategy,
     OriginPolicy,
     LoginFailureCounter,
+    PasswordGuessLimiter,
     AuthService,
+    PasswordChangeService,
     AuthCookie,
     // Order matters: the throttler counts a login attempt before anything can refuse it.
     { provide: APP_GUARD, useClass: LoginThrottlerGuard },

@@ -3,10 +3,10 @@ import { Injectable, UnauthorizedException } from '@nestjs/common';
 import { AuditRecorder } from '../audit/audit-recorder';
 import { MetricsService } from '../metrics/metrics.service';
 import type { ClientInfo } from '../common/client-info';
-import { RetryLaterException } from '../common/retry-later.exception';
 import { PasswordHasher } from '../users/password-hasher';
+import type { User } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
-import { LoginFailureCounter } from './login-failure-counter';
+import { PasswordGuessLimiter } from './password-guess-limiter';
 import type { Principal } from './principal';
 import { SessionRegistry } from './session-registry';
 import { TokenService } from './token.service';
@@ -18,6 +18,8 @@ export interface IssuedToken {
 }
 
 const INVALID_LOGIN = 'invalid username or password';
+/** Issuing again when a change lands between the check and the answer; more would mean a storm of changes. */
+const ISSUE_ATTEMPTS = 3;
 
 @Injectable()
 export class AuthService {
@@ -26,7 +28,7 @@ export class AuthService {
     private readonly hasher: PasswordHasher,
     private readonly tokens: TokenService,
     private readonly sessions: SessionRegistry,
-    private readonly failures: LoginFailureCounter,
+    private readonly guesses: PasswordGuessLimiter,
     private readonly audit: AuditRecorder,
     private readonly metrics: MetricsService,
   ) {}
@@ -47,26 +49,56 @@ export class AuthService {
   }
 
   private async attemptLogin(username: string, password: string, client: ClientInfo): Promise<IssuedToken> {
-    const lock = await this.failures.reserve(username);
-    if (lock.locked) {
-      this.audit.record({ type: 'auth.login', outcome: 'failure', actor: username, reason: 'too_many_failures', client });
-      this.metrics.countAuthentication('login', 'failure', 'too_many_failures');
-      this.metrics.rateLimited.inc({ rule: 'username_failures' });
-      throw new RetryLaterException('too many failed logins for this username; retry later', lock.retryAfterSeconds);
-    }
-    const user = await this.users.findByUsername(username);
-    const passwordMatches = user ? await this.hasher.verify(user.passwordHash, password) : await this.hasher.verifyAgainstDummy(password);
-    if (!user || !passwordMatches || user.disabled) {
-      const reason = !user ? 'unknown_user' : !passwordMatches ? 'wrong_password' : 'user_disabled';
+    const fail = (reason: string) => {
       this.audit.record({ type: 'auth.login', outcome: 'failure', actor: username, reason, client });
       this.metrics.countAuthentication('login', 'failure', reason);
+    };
+    let user: User | null = null;
+    const right = await this.guesses.attempt(
+      username,
+      async () => {
+        user = await this.users.findByUsername(username);
+        return user ? this.hasher.verify(user.passwordHash, password) : this.hasher.verifyAgainstDummy(password);
+      },
+      (why) => {
+        fail(why);
+        if (why !== 'server_busy') this.metrics.rateLimited.inc({ rule: why === 'too_many_failures' ? 'username_failures' : 'username_concurrency' });
+      },
+    );
+    const found = user as User | null;
+    if (!found || !right || found.disabled) {
+      fail(!found ? 'unknown_user' : !right ? 'wrong_password' : 'user_disabled');
       throw new UnauthorizedException(INVALID_LOGIN);
     }
-    await this.failures.reset(username);
-    const issuedAt = await this.firstValidSecond(user.tokensValidAfter);
-    const { token } = this.tokens.issue(user.username, user.role, issuedAt, user.id);
-    this.audit.record({ type: 'auth.login', outcome: 'success', actor: user.username, client });
-    return { access_token: token, token_type: 'bearer', expires_in: this.tokens.lifetimeSeconds };
+    const issued = await this.issueCurrent(found);
+    if (!issued) {
+      fail('user_disabled');
+      throw new UnauthorizedException(INVALID_LOGIN);
+    }
+    this.audit.record({ type: 'auth.login', outcome: 'success', actor: found.username, client });
+    return issued;
+  }
+
+  /**
+   * A token for the account as it is now, not as it was when its password check began: a role
+   * change, disabling or deletion that committed meanwhile is read back (the database, then this
+   * instance's registry, which the bus keeps current), so the token is not already dead. null
+   * when the account is gone or disabled.
+   */
+  async issueCurrent(user: Pick<User, 'id' | 'username'>): Promise<IssuedToken | null> {
+    const current = await this.users.findById(user.id);
+    if (!current || current.disabled) return null;
+    let state = { role: current.role, tokensValidAfter: current.tokensValidAfter };
+    for (let attempt = 1; ; attempt++) {
+      const issuedAt = await this.firstValidSecond(state.tokensValidAfter);
+      const { token } = this.tokens.issue(current.username, state.role, issuedAt, current.id);
+      const known = await this.sessions.userState(current.username);
+      if (!known || known.userId !== current.id || known.disabled) return null;
+      if (issuedAt >= known.tokensValidAfter || attempt >= ISSUE_ATTEMPTS) {
+        return { access_token: token, token_type: 'bearer', expires_in: this.tokens.lifetimeSeconds };
+      }
+      state = known;
+    }
   }
 
   /**
@@ -82,12 +114,5 @@ export class AuthService {
   async logout(principal: Principal, client: ClientInfo): Promise<void> {
     if (principal.jti && principal.tokenExpiresAt) await this.sessions.denyToken(principal.jti, principal.tokenExpiresAt);
     this.audit.record({ type: 'auth.logout', outcome: 'success', actor: principal.sub, client });
-  }
-
-  /** After changing one's own password, a browser keeps working with a fresh cookie. */
-  async reissue(user: { id: string; username: string; role: Principal['role']; tokensValidAfter: number }): Promise<IssuedToken> {
-    const issuedAt = await this.firstValidSecond(user.tokensValidAfter);
-    const { token } = this.tokens.issue(user.username, user.role, issuedAt, user.id);
-    return { access_token: token, token_type: 'bearer', expires_in: this.tokens.lifetimeSeconds };
   }
 }

@@ -33,7 +33,7 @@ class FakeSessions {
   failing = false;
 
   addUser(username: string, overrides: Partial<UserState> = {}): void {
-    this.users.set(username, { userId: `id-${username}`, username, role: 'analyst', disabled: false, tokensValidAfter: 0, deleted: false, ...overrides });
+    this.users.set(username, { userId: `id-${username}`, username, role: 'analyst', disabled: false, tokensValidAfter: 0, version: 1, deleted: false, ...overrides });
   }
 
   isTokenDenied(jti: string): boolean {

@@ -2,9 +2,12 @@ import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { RedisConnection } from '../common/redis.provider';
+import { usernameKey } from '../users/username-key';
 
 const WINDOW_MS = 15 * 60_000;
 const MAX_TRACKED_USERNAMES = 100_000;
+/** Decrements a count that still exists and is positive; never creates one. */
+const RELEASE_SCRIPT = `local n = tonumber(redis.call('GET', KEYS[1]) or '0') if n > 0 then return redis.call('DECR', KEYS[1]) end return 0`;
 
 export interface LockStatus {
   locked: boolean;
@@ -33,7 +36,7 @@ export class LoginFailureCounter {
   }
 
   private key(username: string): string {
-    return `aurora:login-failures:${createHash('sha256').update(username.toLowerCase()).digest('hex')}`;
+    return `aurora:login-failures:${createHash('sha256').update(usernameKey(username)).digest('hex')}`;
   }
 
   /** Counts an attempt as a failure until reset() says it succeeded; locked once past the limit. */
@@ -62,6 +65,17 @@ export class LoginFailureCounter {
     return count > this.limit
       ? { locked: true, retryAfterSeconds: Math.max(1, Math.ceil(remainingMs / 1000)) }
       : { locked: false, retryAfterSeconds: 0 };
+  }
+
+  /** Takes back one reserved attempt that was never judged (the server was too busy to check it). */
+  async release(username: string): Promise<void> {
+    const key = this.key(username);
+    if (this.redis.client) {
+      await this.redis.client.eval(RELEASE_SCRIPT, 1, key);
+      return;
+    }
+    const entry = this.memory.get(key);
+    if (entry && entry.count > 0) entry.count--;
   }
 
   async reset(username: string): Promise<void> {

@@ -7,8 +7,9 @@ import { InjectThrottlerOptions, InjectThrottlerStorage } from '@nestjs/throttle
 import { AuditRecorder } from '../audit/audit-recorder';
 import { clientInfo } from '../common/client-info';
 import { MetricsService } from '../metrics/metrics.service';
+import { guessLimitOf } from './guess-limit';
 
-/** The per-IP login throttler; its refusals are failed logins too, so they are audited and counted. */
+/** The per-IP throttler of guess-limited routes; its refusals are failed attempts too, so they are audited and counted. */
 @Injectable()
 export class LoginThrottlerGuard extends ThrottlerGuard {
   constructor(
@@ -25,9 +26,9 @@ export class LoginThrottlerGuard extends ThrottlerGuard {
     this.metrics.rateLimited.inc({ rule: 'login_per_ip' });
     this.metrics.countAuthentication('login', 'failure', 'too_many_attempts_from_ip');
     const request = context.switchToHttp().getRequest<Request & { body?: { username?: unknown } }>();
-    const username = request.body?.username;
+    const username = (request as Request & { principal?: { sub: string } }).principal?.sub ?? request.body?.username;
     this.audit.record({
-      type: 'auth.login',
+      type: guessLimitOf(context) ?? 'auth.login',
       outcome: 'failure',
       actor: typeof username === 'string' ? username : null,
       reason: 'too_many_attempts_from_ip',

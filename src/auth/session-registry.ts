@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { MoreThan, Raw, Repository } from 'typeorm';
+import { usernameKey } from '../users/username-key';
 import { EventBus } from '../database/event-bus';
 import { User } from '../users/user.entity';
 import type { Role } from './permissions';
@@ -13,16 +14,14 @@ export interface UserState {
   disabled: boolean;
   /** Epoch second: tokens issued earlier are dead. */
   tokensValidAfter: number;
+  /** The row's version; deleted states are final. */
+  version: number;
   deleted: boolean;
 }
 
 const PRUNE_INTERVAL_MS = 60_000;
 const MAX_UNKNOWN_SUBJECTS = 10_000;
 const UNKNOWN_SUBJECT_TTL_MS = 5_000;
-
-function userKey(username: string): string {
-  return username.toLowerCase();
-}
 
 /**
  * What the JWT hot path needs, held in memory: each user's state and the denied token ids. Loaded
@@ -32,7 +31,10 @@ function userKey(username: string): string {
 @Injectable()
 export class SessionRegistry implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(SessionRegistry.name);
+  /** By username key, the newest state heard of; a deleted account stays as a tombstone. */
   private users = new Map<string, UserState>();
+  /** Accounts deleted (by id): no later news brings them back. */
+  private readonly deletedIds = new Set<string>();
   private deniedTokens = new Map<string, number>();
   private readonly unknownSubjects = new Map<string, number>();
   private pruneTimer?: NodeJS.Timeout;
@@ -65,7 +67,14 @@ export class SessionRegistry implements OnModuleInit, OnApplicationShutdown {
       this.userRepository.find(),
       this.revokedTokens.find({ where: { expiresAt: MoreThan(new Date()) } }),
     ]);
-    this.users = new Map(users.map((user) => [userKey(user.username), SessionRegistry.stateOf(user)]));
+    const fresh = new Map(users.map((user) => [usernameKey(user.username), SessionRegistry.stateOf(user)]));
+    // Kept from memory: deletions (final), and states newer than the read (committed while it ran).
+    for (const [key, known] of this.users) {
+      const loaded = fresh.get(key);
+      const newer = loaded !== undefined && loaded.userId === known.userId && known.version > loaded.version;
+      if (newer || (known.deleted && (!loaded || loaded.userId === known.userId))) fresh.set(key, known);
+    }
+    this.users = fresh;
     this.deniedTokens = new Map(revoked.map((token) => [token.jti, Math.floor(token.expiresAt.getTime() / 1000)]));
     this.unknownSubjects.clear();
   }
@@ -77,38 +86,51 @@ export class SessionRegistry implements OnModuleInit, OnApplicationShutdown {
       role: user.role,
       disabled: user.disabled,
       tokensValidAfter: user.tokensValidAfter,
+      version: user.version,
       deleted,
     };
   }
 
+  /**
+   * Takes news of a user unless it is older than what is held: events from several writers can
+   * arrive out of order, and a deletion is final whatever arrives after it.
+   */
   applyUserState(state: UserState): void {
-    this.users.set(userKey(state.username), {
+    if (this.deletedIds.has(state.userId)) return;
+    const key = usernameKey(state.username);
+    const known = this.users.get(key);
+    if (known && known.userId === state.userId && known.version >= state.version && !state.deleted) return;
+    if (state.deleted) this.deletedIds.add(state.userId);
+    if (state.deleted && known && known.userId !== state.userId) return;
+    this.users.set(key, {
       userId: state.userId,
       username: state.username,
       role: state.role,
       disabled: state.disabled,
       tokensValidAfter: state.tokensValidAfter,
+      version: state.version,
       deleted: state.deleted,
     });
-    this.unknownSubjects.delete(userKey(state.username));
+    this.unknownSubjects.delete(key);
   }
 
   /** The user's state: from memory, or once from the database for a user this instance missed. */
   async userState(username: string): Promise<UserState | null> {
-    const key = userKey(username);
+    const key = usernameKey(username);
     const known = this.users.get(key);
     if (known) return known.deleted ? null : known;
     const missedAt = this.unknownSubjects.get(key);
     if (missedAt !== undefined && Date.now() - missedAt < UNKNOWN_SUBJECT_TTL_MS) return null;
-    const user = await this.userRepository.findOne({ where: { username: Raw((column) => `lower(${column}) = :key`, { key }) } });
+    const user = await this.userRepository.findOne({ where: { usernameKey: key } });
     if (!user) {
       if (this.unknownSubjects.size >= MAX_UNKNOWN_SUBJECTS) this.unknownSubjects.clear();
       this.unknownSubjects.set(key, Date.now());
       return null;
     }
-    const state = SessionRegistry.stateOf(user);
-    this.users.set(key, state);
-    return state;
+    // Through the same rule as bus news: an event that arrived during the query may be newer.
+    this.applyUserState(SessionRegistry.stateOf(user));
+    const state = this.users.get(key);
+    return state && !state.deleted ? state : null;
   }
 
   isTokenDenied(jti: string): boolean {

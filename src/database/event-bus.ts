@@ -11,6 +11,8 @@ export type BusEvent =
       role: Role;
       disabled: boolean;
       tokensValidAfter: number;
+      /** The row's version: an instance ignores news older than what it holds. */
+      version: number;
       deleted: boolean;
     }
   | { type: 'token.revoked'; jti: string; expiresAt: number }

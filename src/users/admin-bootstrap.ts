@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { ConflictException, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { BOOTSTRAP_ADMIN_ROLE } from '../auth/permissions';
-import { isUniqueViolation } from '../common/database-errors';
 import { AppConfig } from '../config/app-config';
 import { passwordProblem } from './password-policy';
 import { UsersService } from './users.service';
@@ -49,7 +48,7 @@ export class AdminBootstrap implements OnApplicationBootstrap {
       await this.users.createDirect(username, password, BOOTSTRAP_ADMIN_ROLE);
       return true;
     } catch (error) {
-      if (isUniqueViolation(error)) return false;
+      if (error instanceof ConflictException) return false;
       throw error;
     }
   }

@@ -1,23 +1,17 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Req } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
-import { AuthCookie } from '../auth/auth-cookie';
+import type { Request } from 'express';
 import { CurrentPrincipal, RequirePermissions } from '../auth/auth.decorators';
-import { AuthService } from '../auth/auth.service';
 import type { Principal } from '../auth/principal';
 import { clientInfo } from '../common/client-info';
 import { UuidParamPipe } from '../common/uuid-param.pipe';
-import { ChangeOwnPasswordDto, CreateUserDto, UpdateUserDto, UserView } from './users.dto';
+import { CreateUserDto, UpdateUserDto, UserView } from './users.dto';
 import { UsersService } from './users.service';
 
 @ApiTags('users')
 @Controller('users')
 export class UsersController {
-  constructor(
-    private readonly users: UsersService,
-    private readonly auth: AuthService,
-    private readonly cookie: AuthCookie,
-  ) {}
+  constructor(private readonly users: UsersService) {}
 
   @Post()
   @RequirePermissions('users:manage')
@@ -29,23 +23,6 @@ export class UsersController {
   @RequirePermissions('users:manage')
   list(): Promise<UserView[]> {
     return this.users.list();
-  }
-
-  /** Any signed-in person; every older token of theirs stops working, and a browser gets a fresh cookie. */
-  @Post('me/password')
-  @RequirePermissions()
-  @HttpCode(204)
-  async changeOwnPassword(
-    @Body() dto: ChangeOwnPasswordDto,
-    @CurrentPrincipal() principal: Principal,
-    @Req() req: Request,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<void> {
-    const user = await this.users.changeOwnPassword(principal.sub, principal.kind, dto.current_password, dto.new_password, clientInfo(req));
-    if (principal.source === 'cookie') {
-      const issued = await this.auth.reissue(user);
-      this.cookie.set(res, issued.access_token, issued.expires_in);
-    }
   }
 
   @Patch(':id')

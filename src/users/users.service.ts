@@ -1,6 +1,4 @@
-import { ConflictException, ForbiddenException, Injectable, NotFoundException, UnauthorizedException } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { In, Raw, Repository } from 'typeorm';
+import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { AuditRecorder } from '../audit/audit-recorder';
 import { permissionsOf, rolesWith, type Role } from '../auth/permissions';
 import type { ClientInfo } from '../common/client-info';
@@ -9,32 +7,50 @@ import { EventBus } from '../database/event-bus';
 import { PasswordHasher } from './password-hasher';
 import { User } from './user.entity';
 import { CreateUserDto, toUserView, UpdateUserDto, UserView } from './users.dto';
+import { UserChanges, UsersRepository, UserWrites } from './users.repository';
 
 /** The first epoch second whose tokens survive a change made now (iat has one-second resolution). */
 export function nextTokenEpoch(now = Date.now()): number {
   return Math.floor(now / 1000) + 1;
 }
 
-
 export interface Actor {
   sub: string;
   client?: ClientInfo;
 }
 
+/** What replacing one's own password came to: the new state, or why nothing was written. */
+export type OwnPasswordResult = { ok: true; user: User } | { ok: false; why: 'account_gone' | 'changed_meanwhile' };
+
+const MANAGER_ROLES = rolesWith('users:manage');
+const DUPLICATE = 'a user with this username already exists';
+
+function managesUsers(user: Pick<User, 'role' | 'disabled'>): boolean {
+  return !user.disabled && permissionsOf(user.role).includes('users:manage');
+}
+
+/**
+ * Users and their lifecycle. Every write runs in one transaction under the user-writes lock, writes
+ * only the columns it changes, and is announced with the row's new version: a request that was
+ * already running can never write an older state back, and no instance believes older news.
+ */
 @Injectable()
 export class UsersService {
   constructor(
-    @InjectRepository(User) private readonly users: Repository<User>,
+    private readonly users: UsersRepository,
     private readonly hasher: PasswordHasher,
     private readonly bus: EventBus,
     private readonly audit: AuditRecorder,
   ) {}
 
-  async findByUsername(username: string): Promise<User | null> {
+  findByUsername(username: string): Promise<User | null> {
     // PostgreSQL refuses NUL in text (a 500); no stored username has one, so nobody matches.
-    if (username.includes('\u0000')) return null;
-    const key = username.toLowerCase();
-    return this.users.findOne({ where: { username: Raw((column) => `lower(${column}) = :key`, { key }) } });
+    if (username.includes('\u0000')) return Promise.resolve(null);
+    return this.users.findByUsername(username);
+  }
+
+  findById(id: string): Promise<User | null> {
+    return this.users.findById(id);
   }
 
   count(): Promise<number> {
@@ -42,47 +58,31 @@ export class UsersService {
   }
 
   async list(): Promise<UserView[]> {
-    const users = await this.users.find({ order: { createdAt: 'ASC' } });
-    return users.map(toUserView);
+    return (await this.users.list()).map(toUserView);
   }
 
   async create(dto: CreateUserDto, actor: Actor): Promise<UserView> {
-    if (await this.findByUsername(dto.username)) throw new ConflictException('a user with this username already exists');
-    const passwordHash = await this.hasher.hash(dto.password);
-    let user: User;
-    try {
-      user = await this.users.save(this.users.create({ username: dto.username, passwordHash, role: dto.role, disabled: false, tokensValidAfter: 0 }));
-    } catch (error) {
-      if (isUniqueViolation(error)) throw new ConflictException('a user with this username already exists');
-      throw error;
-    }
-    await this.announce(user);
+    if (await this.findByUsername(dto.username)) throw new ConflictException(DUPLICATE);
+    const user = await this.insert(dto.username, await this.hasher.hash(dto.password), dto.role);
     this.audit.record({ type: 'user.created', outcome: 'success', actor: actor.sub, reason: `${user.username} as ${user.role}`, client: actor.client });
     return toUserView(user);
   }
 
   async update(id: string, dto: UpdateUserDto, actor: Actor): Promise<UserView> {
-    const user = await this.users.findOne({ where: { id } });
-    if (!user) throw new NotFoundException('no user with this id');
-    const changed: string[] = [];
-    if (dto.role !== undefined && dto.role !== user.role) {
-      await this.refuseToRemoveLastAdmin(user);
-      user.role = dto.role;
-      changed.push('role');
-    }
-    if (dto.disabled !== undefined && dto.disabled !== user.disabled) {
-      if (dto.disabled) await this.refuseToRemoveLastAdmin(user);
-      user.disabled = dto.disabled;
-      changed.push('disabled');
-    }
-    if (dto.password !== undefined) {
-      user.passwordHash = await this.hasher.hash(dto.password);
-      changed.push('password');
-    }
+    const passwordHash = dto.password === undefined ? undefined : await this.hasher.hash(dto.password);
+    const { user, changed } = await this.users.writeTransaction(async (writes) => {
+      const current = await writes.findForUpdate(id);
+      if (!current) throw new NotFoundException('no user with this id');
+      const changes: UserChanges = {};
+      if (dto.role !== undefined && dto.role !== current.role) changes.role = dto.role;
+      if (dto.disabled !== undefined && dto.disabled !== current.disabled) changes.disabled = dto.disabled;
+      if (passwordHash !== undefined) changes.passwordHash = passwordHash;
+      const names = Object.keys(changes).map((name) => (name === 'passwordHash' ? 'password' : name));
+      if (names.length === 0) return { user: current, changed: names };
+      await this.refuseToRemoveLastManager(writes, current, { ...current, ...changes });
+      return { user: (await writes.update(id, changes, nextTokenEpoch()))!, changed: names };
+    });
     if (changed.length > 0) {
-      user.tokensValidAfter = nextTokenEpoch();
-      user.updatedAt = new Date();
-      await this.users.save(user);
       await this.announce(user);
       this.audit.record({ type: 'user.updated', outcome: 'success', actor: actor.sub, reason: `${user.username}: ${changed.join(', ')}`, client: actor.client });
     }
@@ -90,51 +90,58 @@ export class UsersService {
   }
 
   async remove(id: string, actor: Actor): Promise<void> {
-    const user = await this.users.findOne({ where: { id } });
-    if (!user) throw new NotFoundException('no user with this id');
-    await this.refuseToRemoveLastAdmin(user);
-    await this.users.delete({ id });
+    const user = await this.users.writeTransaction(async (writes) => {
+      const current = await writes.findForUpdate(id);
+      if (!current) throw new NotFoundException('no user with this id');
+      await this.refuseToRemoveLastManager(writes, current, null);
+      return (await writes.delete(id))!;
+    });
     await this.announce(user, true);
     this.audit.record({ type: 'user.deleted', outcome: 'success', actor: actor.sub, reason: user.username, client: actor.client });
   }
 
-  /** Changes the caller's own password; every token issued before the change stops working. */
-  async changeOwnPassword(
-    username: string,
-    callerKind: 'user' | 'api_key',
-    currentPassword: string,
-    newPassword: string,
-    client: ClientInfo,
-  ): Promise<User> {
-    if (callerKind !== 'user') throw new ForbiddenException('API keys have no password; sign in as a person');
-    const user = await this.findByUsername(username);
-    if (!user || !(await this.hasher.verify(user.passwordHash, currentPassword))) {
-      this.audit.record({ type: 'user.password_changed', outcome: 'failure', actor: username, reason: 'wrong current password', client });
-      throw new UnauthorizedException('the current password is not correct');
-    }
-    user.passwordHash = await this.hasher.hash(newPassword);
-    user.tokensValidAfter = nextTokenEpoch();
-    user.updatedAt = new Date();
-    await this.users.save(user);
-    await this.announce(user);
-    this.audit.record({ type: 'user.password_changed', outcome: 'success', actor: user.username, client });
-    return user;
+  /**
+   * Stores a new password hash for the caller, only if the account still exists, is enabled and
+   * still has the password that was just verified: a deletion, a disabling or another password
+   * change that committed meanwhile wins, and nothing else of the row is written.
+   */
+  async replaceOwnPassword(id: string, verifiedHash: string, newHash: string): Promise<OwnPasswordResult> {
+    const result = await this.users.writeTransaction(async (writes): Promise<OwnPasswordResult> => {
+      const user = await writes.update(id, { passwordHash: newHash }, nextTokenEpoch(), { passwordHash: verifiedHash, enabled: true });
+      if (user) return { ok: true, user };
+      const current = await writes.findForUpdate(id);
+      return { ok: false, why: !current || current.disabled ? 'account_gone' : 'changed_meanwhile' };
+    });
+    if (result.ok) await this.announce(result.user);
+    return result;
   }
 
   /** Creates a user without an acting principal: first-start bootstrap and the operator CLI. */
-  async createDirect(username: string, password: string, role: Role): Promise<User> {
-    const user = await this.users.save(
-      this.users.create({ username, passwordHash: await this.hasher.hash(password), role, disabled: false, tokensValidAfter: 0 }),
-    );
+  createDirect(username: string, password: string, role: Role): Promise<User> {
+    return this.hasher.hash(password).then((passwordHash) => this.insert(username, passwordHash, role));
+  }
+
+  private async insert(username: string, passwordHash: string, role: Role): Promise<User> {
+    let user: User;
+    try {
+      user = await this.users.insert({ username, passwordHash, role });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new ConflictException(DUPLICATE);
+      throw error;
+    }
     await this.announce(user);
     return user;
   }
 
-  /** Keeps at least one enabled user who can manage users, so nobody locks every admin out. */
-  private async refuseToRemoveLastAdmin(user: User): Promise<void> {
-    if (!permissionsOf(user.role).includes('users:manage') || user.disabled) return;
-    const managers = await this.users.count({ where: { role: In(rolesWith('users:manage')), disabled: false } });
-    if (managers <= 1) throw new ConflictException('this is the last enabled user who can manage users; create or enable another admin first');
+  /**
+   * Keeps at least one enabled user who can manage users, so nobody locks every admin out. Runs
+   * under the user-writes lock, so two admins removing each other at once cannot both pass.
+   */
+  private async refuseToRemoveLastManager(writes: UserWrites, before: User, after: Pick<User, 'role' | 'disabled'> | null): Promise<void> {
+    if (!managesUsers(before) || (after !== null && managesUsers(after))) return;
+    if ((await writes.countOthers(MANAGER_ROLES, before.id)) === 0) {
+      throw new ConflictException('this is the last enabled user who can manage users; create or enable another admin first');
+    }
   }
 
   private announce(user: User, deleted = false): Promise<void> {
@@ -145,6 +152,7 @@ export class UsersService {
       role: user.role,
       disabled: user.disabled,
       tokensValidAfter: deleted ? nextTokenEpoch() : user.tokensValidAfter,
+      version: deleted ? user.version + 1 : user.version,
       deleted,
     });
   }

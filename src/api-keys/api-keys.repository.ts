@@ -1,0 +1,116 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, EntityManager, Repository } from 'typeorm';
+import { ApiKey } from './api-key.entity';
+import { ApiKeyGraceSecret } from './api-key-grace-secret.entity';
+
+/** A key record found by one of its secrets; graceUntil is set when that secret was rotated out. */
+export interface KeyBySecret {
+  key: ApiKey;
+  graceUntil: Date | null;
+}
+
+interface KeyRow {
+  id: string;
+  service_name: string;
+  key_prefix: string;
+  key_hash: string;
+  permissions: ApiKey['permissions'] | string;
+  created_by: string;
+  created_at: Date | string;
+  expires_at: Date | string;
+  last_used_at: Date | string | null;
+  revoked_at: Date | string | null;
+}
+
+const dateOrNull = (value: Date | string | null): Date | null => (value === null ? null : new Date(value));
+
+/** A text[] arrives parsed from node-postgres, as its literal text from some adapters. */
+function textArray(value: string[] | string): string[] {
+  if (Array.isArray(value)) return value;
+  const inner = value.replace(/^\{|\}$/g, '');
+  return inner === '' ? [] : inner.split(',').map((item) => item.replace(/^"|"$/g, ''));
+}
+
+function keyOf(row: KeyRow): ApiKey {
+  return Object.assign(new ApiKey(), {
+    id: row.id,
+    serviceName: row.service_name,
+    keyPrefix: row.key_prefix,
+    keyHash: row.key_hash,
+    permissions: textArray(row.permissions) as ApiKey['permissions'],
+    createdBy: row.created_by,
+    createdAt: new Date(row.created_at),
+    expiresAt: new Date(row.expires_at),
+    lastUsedAt: dateOrNull(row.last_used_at),
+    revokedAt: dateOrNull(row.revoked_at),
+  });
+}
+
+/** The statements of one transaction on one key, whose row it holds locked. */
+export class KeyWrites {
+  constructor(
+    private readonly manager: EntityManager,
+    readonly key: ApiKey,
+  ) {}
+
+  /** The hashes of the secrets this key still accepts or accepted in a grace period. */
+  async graceHashes(): Promise<string[]> {
+    const rows = await this.manager.find(ApiKeyGraceSecret, { where: { keyId: this.key.id } });
+    return rows.map((row) => row.keyHash);
+  }
+
+  async revoke(at: Date): Promise<void> {
+    await this.manager.update(ApiKey, { id: this.key.id }, { revokedAt: at });
+    await this.manager.delete(ApiKeyGraceSecret, { keyId: this.key.id });
+  }
+
+  /** Puts a new secret in place; the replaced one is kept until graceUntil (null: not at all). */
+  async replaceSecret(newHash: string, graceUntil: Date | null): Promise<void> {
+    await this.manager.query(`DELETE FROM "api_key_grace_secrets" WHERE "key_id" = $1 AND "valid_until" <= now()`, [this.key.id]);
+    if (graceUntil) await this.manager.insert(ApiKeyGraceSecret, { keyHash: this.key.keyHash, keyId: this.key.id, validUntil: graceUntil });
+    await this.manager.update(ApiKey, { id: this.key.id }, { keyHash: newHash });
+  }
+}
+
+/** The api_keys table and its rotated-out secrets. */
+@Injectable()
+export class ApiKeysRepository {
+  constructor(
+    @InjectRepository(ApiKey) private readonly keys: Repository<ApiKey>,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
+
+  /** The key whose current secret, or one of whose rotated-out secrets, has this hash: one query. */
+  async findBySecretHash(hash: string): Promise<KeyBySecret | null> {
+    const rows: Array<KeyRow & { grace_until: Date | string | null }> = await this.dataSource.query(
+      `SELECT k.*, NULL::timestamptz AS grace_until FROM "api_keys" k WHERE k."key_hash" = $1
+       UNION ALL
+       SELECT k.*, g."valid_until" FROM "api_key_grace_secrets" g JOIN "api_keys" k ON k."id" = g."key_id" WHERE g."key_hash" = $1
+       LIMIT 1`,
+      [hash],
+    );
+    if (rows.length === 0) return null;
+    const row = rows[0];
+    return { key: keyOf(row), graceUntil: row.grace_until === null ? null : new Date(row.grace_until) };
+  }
+
+  insert(fields: Partial<ApiKey>): Promise<ApiKey> {
+    return this.keys.save(this.keys.create(fields));
+  }
+
+  list(): Promise<ApiKey[]> {
+    return this.keys.find({ order: { createdAt: 'DESC' } });
+  }
+
+  /**
+   * Runs the work with the key's row locked (SELECT … FOR UPDATE), so rotations and revocations
+   * of one key happen one after another on every instance. null when there is no such key.
+   */
+  withKeyLocked<T>(id: string, work: (writes: KeyWrites) => Promise<T>): Promise<T | null> {
+    return this.dataSource.transaction(async (manager) => {
+      const key = await manager.findOne(ApiKey, { where: { id }, lock: { mode: 'pessimistic_write' } });
+      return key ? work(new KeyWrites(manager, key)) : null;
+    });
+  }
+}
