@@ -43,6 +43,23 @@ describe('users', () => {
       expect(await loginStatus(username, 'analyst-password-1')).toBe(200);
     });
 
+    it('lets a user whose name has U+0130 (İ) sign in with the name they were created with, in any case or Unicode form', async () => {
+      const username = `İlker-${randomUUID().slice(0, 6)}@test.local`;
+      expect((await asAdmin('POST', '/api/v1/users', { username, password: 'dotted-password-1', role: 'viewer' })).status).toBe(201);
+      expect(await loginStatus(username, 'dotted-password-1')).toBe(200);
+      expect(await loginStatus(username.toUpperCase(), 'dotted-password-1')).toBe(200);
+      expect(await loginStatus(username.normalize('NFD'), 'dotted-password-1')).toBe(200);
+      // Dotless and dotted names stay different people.
+      expect(await loginStatus(username.replace('İ', 'I'), 'dotted-password-1')).toBe(401);
+    });
+
+    it('treats names equal under full case folding as one name: "straße" exists, "STRASSE" is a duplicate', async () => {
+      const suffix = randomUUID().slice(0, 6);
+      expect((await asAdmin('POST', '/api/v1/users', { username: `straße-${suffix}`, password: 'street-password-1', role: 'viewer' })).status).toBe(201);
+      expect((await asAdmin('POST', '/api/v1/users', { username: `STRASSE-${suffix}`, password: 'street-password-2', role: 'viewer' })).status).toBe(409);
+      expect(await loginStatus(`Strasse-${suffix}`, 'street-password-1')).toBe(200);
+    });
+
     it.each(['admin', 'analyst', 'operator', 'viewer', 'api_service'])('accepts the role %s', async (role) => {
       expect((await asAdmin('POST', '/api/v1/users', { username: unique(role), password: 'any-password-123', role })).status).toBe(201);
     });
