@@ -46,7 +46,8 @@ async function changePassword(event) {
       message(box, 'Password changed. Your other sessions have been signed out.', 'ok');
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
-      if (error.status === 401 && /current password/i.test(String(error.body?.message ?? ''))) message(box, 'The current password is not correct.');
+      if (error.status === 403 && /current password/i.test(String(error.body?.message ?? ''))) message(box, 'The current password is not correct.');
+      else if (error.status === 409) message(box, 'Your password was just changed elsewhere. Sign in with the new one.');
       else if (error.status === 401) session.signedOut('Your session has ended. Please sign in again.');
       else if (error.status === 429) message(box, `Too many attempts. Try again in ${error.headers.get('retry-after') ?? 'a few'} seconds.`);
       else message(box, error.message);
