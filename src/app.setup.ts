@@ -18,6 +18,7 @@ import { AppConfig } from './config/app-config';
 import { AlertsGateway } from './alerts/alerts.gateway';
 import { AuditGateway } from './audit/audit.gateway';
 import { MetricsServer } from './metrics/metrics-server';
+import { MetricsService } from './metrics/metrics.service';
 
 export const API_PREFIX = 'api/v1';
 /** public/ at the project root, whether this file runs from src/ (tests) or dist/src/ (builds). */
@@ -65,7 +66,7 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   app.use(checkBodyFraming);
   app.use(express.json({ limit: MAX_BODY_BYTES, type: isJsonRequest }));
   app.use(checkBodyShape);
-  app.use(LOGIN_PATH, auditRefusedLogins(app.get(AuditRecorder, { strict: false })));
+  app.use(LOGIN_PATH, auditRefusedLogins(app.get(AuditRecorder, { strict: false }), app.get(MetricsService, { strict: false })));
   const parserLogger = new NestLogger('BodyParser');
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => sendError(error, req, res, parserLogger));
   app.setGlobalPrefix(API_PREFIX, { exclude: ['healthz', 'readyz'] });
@@ -92,18 +93,26 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
 
 /**
  * Logins the body checks refuse before the controller runs (malformed JSON, 413, 415, a body of
- * the wrong shape) are audited like any other failed login: a SOC wants to see them. The username
- * is not known, or not trusted, at this point.
+ * the wrong shape) are audited and counted like any other failed login: a SOC wants to see them.
+ * The username is not known, or not trusted, at this point.
  */
-function auditRefusedLogins(audit: AuditRecorder): (error: unknown, req: Request, res: Response, next: NextFunction) => void {
+function auditRefusedLogins(audit: AuditRecorder, metrics: MetricsService): (error: unknown, req: Request, res: Response, next: NextFunction) => void {
   return (error, req, _res, next) => {
-    if (req.method === 'POST') {
-      const status = errorResponse(error).body.statusCode;
-      const reason = status === 413 ? 'request_too_large' : status === 415 ? 'unsupported_content_type' : 'malformed_request';
+    const reason = req.method === 'POST' ? refusedLoginReason(error) : null;
+    if (reason) {
       audit.record({ type: 'auth.login', outcome: 'failure', actor: null, reason, client: clientInfo(req) });
+      metrics.countAuthentication('login', 'failure', reason);
     }
     next(error);
   };
+}
+
+function refusedLoginReason(error: unknown): string | null {
+  // The client stopped sending (or its connection was closed for sending too slowly).
+  if ((error as { type?: unknown } | null)?.type === 'request.aborted') return 'request_incomplete';
+  const status = errorResponse(error).body.statusCode;
+  if (status >= 500) return null;
+  return status === 413 ? 'request_too_large' : status === 415 ? 'unsupported_content_type' : 'malformed_request';
 }
 
 /**

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
-import type { NestApplicationOptions } from '@nestjs/common';
+import { Logger, type NestApplicationOptions } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { answerOnSocket } from './raw-error-response';
 
@@ -42,6 +42,7 @@ function refusalFor(code: string | undefined, timeouts: HttpTimeouts): { status:
  * or after the peer reset it.
  */
 export function clientErrorAnswerer(timeouts: HttpTimeouts): (error: Error & { code?: string }, socket: Socket) => void {
+  const logger = new Logger('HttpParser');
   return (error, socket) => {
     const inFlight = (socket as Socket & { _httpMessage?: http.ServerResponse })._httpMessage;
     if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
@@ -51,7 +52,10 @@ export function clientErrorAnswerer(timeouts: HttpTimeouts): (error: Error & { c
     // A request whose body timed out already has its id (and the log lines name it): keep that one.
     const assigned = (inFlight?.req as (http.IncomingMessage & { id?: unknown }) | undefined)?.id;
     const { status, message } = refusalFor(error.code, timeouts);
-    answerOnSocket(socket, status, message, typeof assigned === 'string' ? assigned : randomUUID());
+    const requestId = typeof assigned === 'string' ? assigned : randomUUID();
+    // The code only: the error itself carries the raw bytes read, credentials included.
+    logger.warn({ request_id: requestId, status, code: error.code, remoteAddress: socket.remoteAddress }, 'request refused before it could be read');
+    answerOnSocket(socket, status, message, requestId);
   };
 }
 
