@@ -4,11 +4,13 @@ import { AuditEvent } from './audit-event.entity';
 import { AuditQueryService } from './audit-query.service';
 import { AuditRecorder } from './audit-recorder';
 import { AuditController } from './audit.controller';
+import { FailureFloodLimiter } from './failure-flood-limiter';
 
 @Module({
   imports: [TypeOrmModule.forFeature([AuditEvent])],
   controllers: [AuditController],
-  providers: [AuditRecorder, AuditQueryService],
+  // A factory, because the limiter is a plain class whose options (clock, window) tests replace.
+  providers: [AuditRecorder, AuditQueryService, { provide: FailureFloodLimiter, useFactory: () => new FailureFloodLimiter() }],
   exports: [AuditRecorder],
 })
 export class AuditModule {}
