@@ -394,6 +394,18 @@ describe('API keys (POST/GET/DELETE /api/v1/auth/api-keys, rotation, X-API-Key)'
       }
     });
 
+    it('looks a key up once when 32 requests miss the cache at the same moment', async () => {
+      const cold = await insertKey(new Date(Date.now() + 10 * DAY_MS));
+      const counter = await countQueries(dataSource);
+      try {
+        const replies = await Promise.all(Array.from({ length: 32 }, () => me(cold.raw)));
+        expect(replies.map((reply) => reply.status)).toEqual(replies.map(() => 200));
+        expect(counter.count(/api_keys/)).toBe(1);
+      } finally {
+        counter.stop();
+      }
+    });
+
     it('refuses a malformed or mistyped key without looking it up, and remembers an unknown well-formed key', async () => {
       const issued = await issueKey();
       const counter = await countQueries(dataSource);

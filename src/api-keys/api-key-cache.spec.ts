@@ -22,6 +22,25 @@ describe('ApiKeyCache', () => {
     expect(cache.size).toBe(0);
   });
 
+  it('asks for a refresh only in the last fifth of a live entry\'s life, and never for an unknown key', () => {
+    const cache = cacheWith(30);
+    cache.set('h1', keyFor('1'), cache.generation, T0);
+    cache.set('unknown', null, cache.generation, T0);
+    expect(cache.refreshDue('h1', T0 + 23_999)).toBe(false);
+    expect(cache.refreshDue('h1', T0 + 24_001)).toBe(true);
+    expect(cache.refreshDue('unknown', T0 + 4_999)).toBe(false);
+    expect(cache.refreshDue('absent', T0)).toBe(false);
+  });
+
+  it('forgets one entry on request', () => {
+    const cache = cacheWith(30);
+    cache.set('h1', keyFor('1'), cache.generation, T0);
+    cache.set('h2', keyFor('2'), cache.generation, T0);
+    cache.forget('h1');
+    expect(cache.get('h1', T0)).toBeUndefined();
+    expect(cache.get('h2', T0)).toEqual(keyFor('2'));
+  });
+
   it('counts hits and misses', () => {
     const cache = cacheWith(30);
     expect(cache.get('absent', T0)).toBeUndefined();

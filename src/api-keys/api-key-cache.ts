@@ -18,6 +18,8 @@ interface Entry {
 
 /** Unknown keys are remembered briefly so a flood of made-up keys cannot hammer the database. */
 const NEGATIVE_TTL_MS = 5_000;
+/** A key used in the last fifth of its entry's life is looked up again in the background. */
+const REFRESH_FRACTION = 0.2;
 
 /**
  * In-process cache of API keys by SHA-256 hash: TTL, LRU bound, and a generation counter so that a
@@ -67,6 +69,17 @@ export class ApiKeyCache {
     this.entries.set(hash, entry);
     this.hits++;
     return entry.key;
+  }
+
+  /** True when a live key's entry is near its end: refresh it before every request misses at once. */
+  refreshDue(hash: string, now = Date.now()): boolean {
+    const entry = this.entries.get(hash);
+    return entry?.key != null && entry.cachedUntil - now < this.ttlMs * REFRESH_FRACTION;
+  }
+
+  /** Drops one entry (a refresh found the secret no longer works). */
+  forget(hash: string): void {
+    this.entries.delete(hash);
   }
 
   set(hash: string, key: CachedApiKey | null, generation: number, now = Date.now()): void {

@@ -16,9 +16,13 @@ const DAY_MS = 86_400_000;
 const DEFAULT_EXPIRY_DAYS = 90;
 const PREFIX_ATTEMPTS = 5;
 
+type LookupResult = { ok: true; key: CachedApiKey } | { ok: false; reason: 'unknown_api_key' | 'api_key_revoked' | 'api_key_expired'; keyPrefix?: string };
+
 
 @Injectable()
 export class ApiKeysService implements OnModuleInit {
+  private readonly lookups = new Map<string, { generation: number; result: Promise<LookupResult> }>();
+
   constructor(
     private readonly keys: ApiKeysRepository,
     private readonly cache: ApiKeyCache,
@@ -32,25 +36,50 @@ export class ApiKeysService implements OnModuleInit {
     this.bus.onResync(() => this.cache.clear());
   }
 
-  /** Checks a presented key: format and checksum first (no I/O), then the cache, then the database. */
+  /**
+   * Checks a presented key: format and checksum first (no I/O), then the cache, then the database.
+   * Concurrent misses of one key share one lookup, and a hot entry is refreshed in the background
+   * before it expires, so an expiring entry under load costs one query, not one per request.
+   */
   async authenticate(rawKey: string): Promise<AuthResult> {
     if (!hasValidApiKeyFormat(rawKey)) return { ok: false, reason: 'malformed_api_key', method: 'api_key' };
     const hash = hashApiKey(rawKey);
     const now = Date.now();
     let key = this.cache.get(hash, now);
     if (key === undefined) {
-      const generation = this.cache.generation;
-      const found = await this.lookup(hash, now);
-      if (found.ok === false) {
-        if (found.reason === 'unknown_api_key') this.cache.set(hash, null, generation, now);
-        return { ok: false, reason: found.reason, method: 'api_key', actor: found.keyPrefix ?? null };
-      }
+      const found = await this.load(hash);
+      if (found.ok === false) return { ok: false, reason: found.reason, method: 'api_key', actor: found.keyPrefix ?? null };
       key = found.key;
-      this.cache.set(hash, key, generation, now);
+    } else if (key !== null && this.cache.refreshDue(hash, now)) {
+      this.load(hash).catch(() => undefined);
     }
     if (key === null) return { ok: false, reason: 'unknown_api_key', method: 'api_key' };
     this.lastUsed.touch(key.keyId);
     return { ok: true, principal: this.principalOf(key, hash) };
+  }
+
+  /**
+   * One database lookup per hash at a time, its answer put in the cache. A lookup is shared only
+   * within one cache generation: a request that arrives after a revocation never waits on a lookup
+   * that began before it.
+   */
+  private load(hash: string): Promise<LookupResult> {
+    const generation = this.cache.generation;
+    const pending = this.lookups.get(hash);
+    if (pending && pending.generation === generation) return pending.result;
+    const now = Date.now();
+    const result = this.lookup(hash, now)
+      .then((found) => {
+        if (found.ok) this.cache.set(hash, found.key, generation, now);
+        else if (found.reason === 'unknown_api_key') this.cache.set(hash, null, generation, now);
+        else this.cache.forget(hash);
+        return found;
+      })
+      .finally(() => {
+        if (this.lookups.get(hash)?.result === result) this.lookups.delete(hash);
+      });
+    this.lookups.set(hash, { generation, result });
+    return result;
   }
 
   /** When the secret with this hash stops working (epoch ms), or null if it no longer does. Uncached. */
@@ -73,10 +102,7 @@ export class ApiKeysService implements OnModuleInit {
     };
   }
 
-  private async lookup(
-    hash: string,
-    now: number,
-  ): Promise<{ ok: true; key: CachedApiKey } | { ok: false; reason: 'unknown_api_key' | 'api_key_revoked' | 'api_key_expired'; keyPrefix?: string }> {
+  private async lookup(hash: string, now: number): Promise<LookupResult> {
     const found = await this.keys.findBySecretHash(hash);
     if (!found) return { ok: false, reason: 'unknown_api_key' };
     const row = found.key;
