@@ -204,7 +204,7 @@ describe('audit', () => {
       const token = await tokenFor('audit-lifecycle@test.local', 'lifecycle-password-1');
       h = { ...ua('own-password-wrong'), ...bearer(token) };
       const wrong = await call(t.baseUrl, 'POST', '/api/v1/users/me/password', { headers: h, body: { current_password: keep('Not-My-Password-Quokka'), new_password: keep('never-set-password-1') } });
-      expect(wrong.status).toBe(401);
+      expect(wrong.status).toBe(403);
       expectEvent(h, 'user.password_changed', 'failure', 'audit-lifecycle@test.local', expect.anything());
       h = { ...ua('own-password-ok'), ...bearer(token) };
       const ok = await call(t.baseUrl, 'POST', '/api/v1/users/me/password', { headers: h, body: { current_password: 'lifecycle-password-1', new_password: keep('lifecycle-password-2') } });
