@@ -14,7 +14,12 @@ export type AuthenticatedUpgradeRequest = http.IncomingMessage & { principal?: P
 
 type VerifyCallback = (result: boolean, code?: number, message?: string, headers?: Record<string, string>) => void;
 type UpgradeListener = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
-type PathServer = { path: string; handleUpgrade: (req: http.IncomingMessage, socket: Duplex, head: Buffer, done: (ws: unknown) => void) => void; emit(event: 'connection', ws: unknown, req: http.IncomingMessage): boolean };
+/** What WsAdapter keeps in wsServersRegistry: a ws server and the path it was given. */
+interface PathServer {
+  path: string;
+  handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, done: (ws: unknown) => void): void;
+  emit(event: 'connection', ws: unknown, req: http.IncomingMessage): boolean;
+}
 
 const UNKNOWN_PATH_MESSAGE = `no WebSocket endpoint at this path; the endpoints are ${SOCKET_PATHS.join(' and ')}`;
 
