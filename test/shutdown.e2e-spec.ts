@@ -2,7 +2,7 @@ import * as http from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { bearer, login } from './support/http';
+import { bearer, createUser, login } from './support/http';
 import { ensureBuilt, freePort, ServerProcess, spawnServer, waitForReady } from './support/server-process';
 import { LiveClient, openLive, sleep } from './support/ws';
 
@@ -92,6 +92,8 @@ describe('graceful shutdown of the real server process (SIGTERM)', () => {
 
   it('turns /readyz away, lets requests in flight finish, closes sockets with 1001 and exits 0 within 10 s', async () => {
     const token = await login(baseUrl, ADMIN.username, ADMIN.password);
+    // Six accounts, one right login each (one account's checks in flight are bounded), and six wrong ones.
+    const accounts = await Promise.all([0, 1, 2, 3, 4, 5].map((n) => createUser(baseUrl, token, `shutdown-user-${n}@test.local`, 'viewer')));
     const socket: LiveClient = await openLive(`ws://127.0.0.1:${port}/api/v1/ws/alerts`, bearer(token));
 
     // A request whose body is still arriving when the signal comes: headers and half the body now,
@@ -111,7 +113,11 @@ describe('graceful shutdown of the real server process (SIGTERM)', () => {
     // for a while after the signal.
     const logins = Array.from({ length: 12 }, (_, i) =>
       request(port, 'POST', '/api/v1/auth/token', {
-        body: JSON.stringify({ username: ADMIN.username, password: i % 2 === 0 ? ADMIN.password : 'wrong-password-123' }),
+        body: JSON.stringify(
+          i % 2 === 0
+            ? { username: accounts[i / 2].username, password: accounts[i / 2].password }
+            : { username: `nobody-${i}@test.local`, password: 'wrong-password-123' },
+        ),
       }),
     );
     await Promise.all([slowUpload.connected, ...logins.map((l) => l.sent)]);
