@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsNotEmpty, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
 import { OptionalField } from '../common/validation';
 import { Alert, ALERT_STATUSES, type AlertStatus, SEVERITIES, type Severity } from './alert.entity';
 
@@ -56,6 +56,8 @@ export class ListAlertsQuery {
   @ApiPropertyOptional({ description: 'cursor: the id of the last alert of the previous page, or an ISO 8601 time' })
   @OptionalField()
   @IsString()
+  // An empty cursor is a client's mistake, as an empty limit is: refused, not read as "no cursor".
+  @IsNotEmpty({ message: 'before must name an alert id or be an ISO 8601 time' })
   @MaxLength(64)
   before?: string;
 }

@@ -1,4 +1,5 @@
-import { BadRequestException, ValidationPipe } from '@nestjs/common';
+import { parse as parseQuery } from 'node:querystring';
+import { BadRequestException } from '@nestjs/common';
 import { Type } from 'class-transformer';
 import { getMetadataStorage, IsInt, IsString, Min } from 'class-validator';
 import { ListAlertsQuery, CreateAlertDto, UpdateAlertDto } from '../alerts/alerts.dto';
@@ -6,7 +7,7 @@ import { CreateApiKeyDto, RotateApiKeyDto } from '../api-keys/api-keys.dto';
 import { ExportAuditEventsQuery, ListAuditEventsQuery } from '../audit/audit.dto';
 import { LoginDto } from '../auth/auth.dto';
 import { ChangeOwnPasswordDto, CreateUserDto, UpdateUserDto } from '../users/users.dto';
-import { OptionalField } from './validation';
+import { ContractValidationPipe, OptionalField } from './validation';
 
 class Sample {
   @OptionalField()
@@ -20,8 +21,7 @@ class Sample {
   limit?: number;
 }
 
-/** The pipe exactly as app.setup.ts configures it. */
-const pipe = new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true });
+const pipe = new ContractValidationPipe();
 const validate = (metatype: new () => object, value: unknown, type: 'body' | 'query' = 'body') => pipe.transform(value, { type, metatype });
 
 async function problems(metatype: new () => object, value: unknown, type: 'body' | 'query' = 'body'): Promise<string[]> {
@@ -56,6 +56,29 @@ describe('OptionalField', () => {
 
   it('still refuses fields that no decorator names', async () => {
     expect(await problems(Sample, { other: 1 })).toEqual(['property other should not exist']);
+  });
+});
+
+describe('ContractValidationPipe', () => {
+  const DROPPED = ['__proto__', 'prototype', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf', '__defineGetter__'];
+
+  it.each(DROPPED)('refuses a body with the key %s, which would be dropped without a word', async (key) => {
+    const body = JSON.parse(`{"name":"x",${JSON.stringify(key)}:{"polluted":true}}`);
+    expect(Object.keys(body)).toContain(key);
+    expect(await problems(Sample, body)).toEqual([`property ${key} should not exist`]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it.each(DROPPED)('refuses a query string with the parameter %s', async (key) => {
+    expect(await problems(Sample, parseQuery(`limit=5&${encodeURIComponent(key)}=1`), 'query')).toEqual([`property ${key} should not exist`]);
+  });
+
+  it('refuses a body that is not an object', async () => {
+    for (const body of [[], [{ name: 'x' }], 'text', 5, true]) expect(await problems(Sample, body)).not.toEqual([]);
+  });
+
+  it('leaves values it does not validate alone', async () => {
+    expect(await pipe.transform('abc', { type: 'param', metatype: String, data: 'id' })).toBe('abc');
   });
 });
 
