@@ -3,7 +3,6 @@ import { LoggerModule } from 'nestjs-pino';
 import { AlertsModule } from './alerts/alerts.module';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuditModule } from './audit/audit.module';
-import { AuditStreamModule } from './audit/audit-stream.module';
 import { RealtimeModule } from './realtime/realtime.module';
 import { AuthModule } from './auth/auth.module';
 import { RedisModule } from './common/redis.provider';
@@ -13,7 +12,6 @@ import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { loggerParams } from './common/logging';
 import { MetricsModule } from './metrics/metrics.module';
-import { UsersApiModule } from './users/users-api.module';
 import { UsersModule } from './users/users.module';
 
 /** Wires the feature modules. The global guards (throttle, then auth) are registered by AuthModule. */
@@ -33,10 +31,8 @@ export class AppModule {
         UsersModule,
         ApiKeysModule,
         AuthModule,
-        UsersApiModule,
         RealtimeModule,
         AlertsModule,
-        AuditStreamModule,
       ],
     };
   }

@@ -15,8 +15,8 @@ import { requestIdFor } from './common/logging';
 import { validationException } from './common/validation-exception';
 import { AuditRecorder } from './audit/audit-recorder';
 import { AppConfig } from './config/app-config';
-import { AlertsGateway } from './alerts/alerts.gateway';
-import { AuditGateway } from './audit/audit.gateway';
+import { AlertsGateway } from './realtime/alerts.gateway';
+import { AuditGateway } from './realtime/audit.gateway';
 import { MetricsServer } from './metrics/metrics-server';
 import { MetricsService } from './metrics/metrics.service';
 

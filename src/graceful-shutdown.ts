@@ -2,8 +2,8 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
 import { Logger } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { AlertsGateway } from './alerts/alerts.gateway';
-import { AuditGateway } from './audit/audit.gateway';
+import { AlertsGateway } from './realtime/alerts.gateway';
+import { AuditGateway } from './realtime/audit.gateway';
 import { ShutdownState } from './health/shutdown-state';
 import type { LiveSocketHub } from './realtime/live-socket-hub';
 

@@ -118,26 +118,42 @@ describe('live WebSockets (/api/v1/ws/alerts, /api/v1/ws/audit)', () => {
       expect(await tryHandshake(url(ALERTS_WS, `?token=${user.token}`))).toMatchObject({ opened: false, status: 401 });
     });
 
-    it('records refused handshakes as audit events of type auth.ws_handshake, without the credential', async () => {
+    it('answers a refused handshake with the same JSON error body and headers as a refused REST request', async () => {
+      const refused = await tryHandshake(url(ALERTS_WS), { ...bearer('not-a-token'), 'x-request-id': 'handshake-json-1' });
+      if (refused.opened) throw new Error('the handshake with a bad token opened');
+      expect(refused.status).toBe(401);
+      expect(refused.headers['content-type']).toMatch(/^application\/json/);
+      expect(refused.headers['www-authenticate']).toBe('Bearer');
+      expect(refused.headers['x-request-id']).toBe('handshake-json-1');
+      const rest = await call(t.baseUrl, 'GET', '/api/v1/alerts', { headers: { ...bearer('not-a-token'), 'x-request-id': 'handshake-json-1' } });
+      expect(JSON.parse(refused.body)).toEqual(rest.body);
+      const forbidden = await tryHandshake(url(AUDIT_WS), bearer(viewer));
+      if (forbidden.opened) throw new Error('a viewer opened the audit socket');
+      expect(JSON.parse(forbidden.body)).toEqual({ statusCode: 403, error: 'Forbidden', message: 'missing permission: audit:read', request_id: expect.any(String) });
+    });
+
+    it('records refused handshakes as the REST guard records refusals, without the credential', async () => {
       const secretish = `${viewer.slice(0, -6)}ZZZZZZ`;
       expect(await tryHandshake(url(ALERTS_WS), bearer(secretish))).toMatchObject({ status: 401 });
       expect(await tryHandshake(url(ALERTS_WS))).toMatchObject({ status: 401 });
       expect(await tryHandshake(url(ALERTS_WS), { ...cookie(analyst), origin: 'https://evil.example' })).toMatchObject({ status: 403 });
       expect(await tryHandshake(url(AUDIT_WS), bearer(viewer))).toMatchObject({ status: 403 });
       const events = async () =>
-        (await call(t.baseUrl, 'GET', '/api/v1/audit/events?type=auth.ws_handshake&limit=1000', { headers: bearer(admin) })).body as any[];
+        ((await call(t.baseUrl, 'GET', '/api/v1/audit/events?outcome=failure&limit=1000', { headers: bearer(admin) })).body as any[]).filter((e) =>
+          ['auth.ws_handshake', 'auth.cross_site', 'auth.forbidden'].includes(e.type),
+        );
       expect(
         await waitFor(async () => {
           const all = await events();
           return (
-            all.some((e) => e.reason === 'foreign_origin' && e.actor === 'analyst@ws.test') &&
-            all.some((e) => e.reason === 'missing_credentials') &&
-            all.some((e) => e.actor === 'viewer@ws.test' && /audit:read/.test(e.reason))
+            all.some((e) => e.type === 'auth.cross_site' && e.reason === 'foreign_origin' && e.actor === 'analyst@ws.test') &&
+            all.some((e) => e.type === 'auth.ws_handshake' && e.reason === 'missing_credentials') &&
+            all.some((e) => e.type === 'auth.ws_handshake' && e.reason === 'bad_signature') &&
+            all.some((e) => e.type === 'auth.forbidden' && e.actor === 'viewer@ws.test' && /audit:read/.test(e.reason))
           );
         }),
       ).toBe(true);
       const all = await events();
-      expect(all.every((e) => e.type === 'auth.ws_handshake' && e.outcome === 'failure')).toBe(true);
       expect(all.length).toBeGreaterThanOrEqual(4);
       const text = JSON.stringify(all);
       expect(text).not.toContain(secretish);

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { RequirePermissions } from '../auth/auth.decorators';
+import { RequirePermissions } from '../access/access.decorators';
 import { UuidParamPipe } from '../common/uuid-param.pipe';
 import { AlertView, CreateAlertDto, ListAlertsQuery, UpdateAlertDto } from './alerts.dto';
 import { AlertsService } from './alerts.service';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import type { Permission } from '../auth/permissions';
+import type { Permission } from '../access/permissions';
 
 export interface CachedApiKey {
   keyId: string;

@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
-import type { Permission } from '../auth/permissions';
+import type { Permission } from '../access/permissions';
 
 /** An API key record. The key itself is never stored: only its SHA-256 hash. */
 // Indexes are created by the migrations (some are partial or descending); synchronize: false keeps

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsIn, IsInt, IsString, Length, Max, Matches, Min } from 'class-validator';
 import { OptionalField } from '../common/validation';
-import { PERMISSIONS, type Permission } from '../auth/permissions';
+import { PERMISSIONS, type Permission } from '../access/permissions';
 import { USERNAME_PATTERN } from '../users/users.dto';
 import type { ApiKey } from './api-key.entity';
 

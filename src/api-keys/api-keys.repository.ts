@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
+import { inTransaction } from '../database/transaction';
 import { ApiKey } from './api-key.entity';
 import { ApiKeyGraceSecret } from './api-key-grace-secret.entity';
 
@@ -108,7 +109,7 @@ export class ApiKeysRepository {
    * of one key happen one after another on every instance. null when there is no such key.
    */
   withKeyLocked<T>(id: string, work: (writes: KeyWrites) => Promise<T>): Promise<T | null> {
-    return this.dataSource.transaction(async (manager) => {
+    return inTransaction(this.dataSource, async (manager) => {
       const key = await manager.findOne(ApiKey, { where: { id }, lock: { mode: 'pessimistic_write' } });
       return key ? work(new KeyWrites(manager, key)) : null;
     });

@@ -1,7 +1,7 @@
 import { BadRequestException, ConflictException, ForbiddenException, Injectable, NotFoundException, OnModuleInit } from '@nestjs/common';
 import { AuditRecorder } from '../audit/audit-recorder';
-import { API_KEY_ROLE, hasAll, permissionsOf, type Permission } from '../auth/permissions';
-import type { AuthResult, Principal } from '../auth/principal';
+import { API_KEY_ROLE, hasAll, permissionsOf, type Permission } from '../access/permissions';
+import type { AuthResult, Principal } from '../access/principal';
 import type { ClientInfo } from '../common/client-info';
 import { isUniqueViolation } from '../common/database-errors';
 import { EventBus } from '../database/event-bus';

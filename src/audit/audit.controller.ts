@@ -3,7 +3,7 @@ import { Controller, Get, Logger, Query, Req, Res } from '@nestjs/common';
 import { ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { sendError } from '../common/http-exception.filter';
-import { RequirePermissions } from '../auth/auth.decorators';
+import { RequirePermissions } from '../access/access.decorators';
 import type { AuditEventView } from './audit-event.view';
 import { AuditQueryService } from './audit-query.service';
 import { ExportAuditEventsQuery, ListAuditEventsQuery } from './audit.dto';

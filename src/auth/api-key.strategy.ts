@@ -1,27 +1,28 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
+import type { Request } from 'express';
 import { HeaderAPIKeyStrategy } from 'passport-headerapikey';
-import { CredentialResolver } from './credential-resolver';
-import type { AuthResult, Principal } from './principal';
+import { Authenticator } from './authenticator';
+import { authenticateThrough } from './passport-adapter';
 
 export const API_KEY_STRATEGY = 'api-key';
 
-type Failure = Extract<AuthResult, { ok: false }>;
-
 /**
- * Passport strategy `api-key`: passport-headerapikey reads X-API-Key, the CredentialResolver's key
- * path checks it. A refusal travels as the passport challenge, so its reason reaches the audit log.
- * (passReqToCallback stays false: with true, 1.2.2 puts `done` where @nestjs/passport does not
- * look and the process crashes.)
+ * Passport strategy `api-key` (X-API-Key), for routes that use AuthGuard('api-key'): an adapter
+ * over the Authenticator, like `jwt`. passport-headerapikey's own header reading is not run.
  */
 @Injectable()
 export class ApiKeyStrategy extends PassportStrategy(HeaderAPIKeyStrategy, API_KEY_STRATEGY) {
-  constructor(private readonly resolver: CredentialResolver) {
+  constructor(private readonly authenticator: Authenticator) {
     super({ header: 'X-API-Key', prefix: '' }, false);
   }
 
-  async validate(apiKey: string): Promise<[Principal] | [false, Failure]> {
-    const result = await this.resolver.resolveApiKey(apiKey);
-    return result.ok ? [result.principal] : [false, result];
+  override authenticate(req: Request): void {
+    authenticateThrough(this, this.authenticator, req, 'api_key');
+  }
+
+  /** Required by PassportStrategy; never reached, since authenticate() is replaced. */
+  validate(): false {
+    return false;
   }
 }

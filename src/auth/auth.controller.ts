@@ -3,12 +3,12 @@ import { ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { clientInfo } from '../common/client-info';
 import { AuthCookie } from './auth-cookie';
-import { CurrentPrincipal, Public, RequirePermissions } from './auth.decorators';
+import { CurrentPrincipal, Public, RequirePermissions } from '../access/access.decorators';
 import { LoginDto, MeView } from './auth.dto';
 import { AuthService, IssuedToken } from './auth.service';
-import { GuessLimited } from './guess-limit';
+import { GuessLimited } from '../access/guess-limit';
 import { LoginRefusalAudit } from './login-refusal-audit.interceptor';
-import type { Principal } from './principal';
+import type { Principal } from '../access/principal';
 
 @ApiTags('auth')
 @Controller('auth')

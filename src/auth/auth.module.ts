@@ -15,6 +15,8 @@ import { ApiKeyStrategy } from './api-key.strategy';
 import { AuthCookie } from './auth-cookie';
 import { AuthController } from './auth.controller';
 import { AuthGuard } from './auth.guard';
+import { Authenticator } from './authenticator';
+import { CredentialRecheck } from './credential-recheck';
 import { AuthService } from './auth.service';
 import { CredentialResolver } from './credential-resolver';
 import { JwtStrategy } from './jwt.strategy';
@@ -22,7 +24,7 @@ import { LoginFailureCounter } from './login-failure-counter';
 import { PasswordChangeController } from './password-change.controller';
 import { PasswordChangeService } from './password-change.service';
 import { PasswordGuessLimiter } from './password-guess-limiter';
-import { guessLimitOf } from './guess-limit';
+import { guessLimitOf } from '../access/guess-limit';
 import { OriginPolicy } from './origin-policy';
 import { RevokedToken } from './revoked-token.entity';
 import { SessionRegistry } from './session-registry';
@@ -54,6 +56,8 @@ const MINUTE_MS = 60_000;
     TokenService,
     SessionRegistry,
     CredentialResolver,
+    Authenticator,
+    CredentialRecheck,
     JwtStrategy,
     ApiKeyStrategy,
     OriginPolicy,
@@ -66,6 +70,6 @@ const MINUTE_MS = 60_000;
     { provide: APP_GUARD, useClass: LoginThrottlerGuard },
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
-  exports: [CredentialResolver, OriginPolicy, SessionRegistry, AuthService, AuthCookie, TokenService],
+  exports: [Authenticator, CredentialRecheck, SessionRegistry],
 })
 export class AuthModule {}

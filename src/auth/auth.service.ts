@@ -7,7 +7,7 @@ import { PasswordHasher } from '../users/password-hasher';
 import type { User } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
 import { PasswordGuessLimiter } from './password-guess-limiter';
-import type { Principal } from './principal';
+import type { Principal } from '../access/principal';
 import { SessionRegistry } from './session-registry';
 import { TokenService } from './token.service';
 

@@ -1,6 +1,6 @@
 import type { ApiKeysService } from '../api-keys/api-keys.service';
 import { CredentialResolver, type CredentialCarrier } from './credential-resolver';
-import type { AuthResult } from './principal';
+import type { AuthResult } from '../access/principal';
 import type { SessionRegistry, UserState } from './session-registry';
 import type { TokenClaims, TokenFailure, TokenService, TokenVerification } from './token.service';
 

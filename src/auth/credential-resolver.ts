@@ -1,10 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Injectable } from '@nestjs/common';
 import { ApiKeysService } from '../api-keys/api-keys.service';
-import { permissionsOf } from './permissions';
-import type { AuthResult, CredentialSource } from './principal';
+import { permissionsOf } from '../access/permissions';
+import type { AuthResult, CredentialSource } from '../access/principal';
 import { SessionRegistry } from './session-registry';
 import { TokenService } from './token.service';
+import { validityFailure } from './token-validity';
 
 export const AUTH_COOKIE = 'access_token';
 export const API_KEY_HEADER = 'x-api-key';
@@ -18,9 +19,6 @@ export interface CredentialCarrier {
 }
 
 const BEARER = /^Bearer +([^\s]+) *$/i;
-
-/** Which check a request's credential needs, in the contract's order: Bearer, X-API-Key, cookie. */
-export type CredentialKind = 'jwt' | 'api_key';
 
 /** The token of an Authorization header, or null when the header is not `Bearer <token>`. */
 export function bearerTokenOf(authorization: string): string | null {
@@ -39,14 +37,6 @@ export class CredentialResolver {
     private readonly sessions: SessionRegistry,
     private readonly apiKeys: ApiKeysService,
   ) {}
-
-  /**
-   * The check that decides for these headers: an Authorization header (good or bad) makes it a
-   * token, else an X-API-Key header a key, else the cookie (or nothing) a token again.
-   */
-  static kindOf(headers: IncomingHttpHeaders): CredentialKind {
-    return headers.authorization === undefined && headers[API_KEY_HEADER] !== undefined ? 'api_key' : 'jwt';
-  }
 
   async resolve(carrier: CredentialCarrier): Promise<AuthResult> {
     const authorization = carrier.headers.authorization;
@@ -83,20 +73,14 @@ export class CredentialResolver {
     if (!verified.ok) return { ok: false, reason: verified.reason, method: 'jwt' };
     const { claims } = verified;
     const actor = claims.sub;
-    if (this.sessions.isTokenDenied(claims.jti)) return { ok: false, reason: 'token_revoked', method: 'jwt', actor };
     let state;
     try {
-      state = await this.sessions.userState(claims.sub);
+      state = this.sessions.isTokenDenied(claims.jti) ? null : await this.sessions.userState(claims.sub);
     } catch {
       return { ok: false, reason: 'credential_store_unavailable', method: 'jwt', actor };
     }
-    // A token of a deleted account must not pass for a new account that reuses the username.
-    const otherAccount = state !== null && claims.uid !== undefined && claims.uid !== state.userId;
-    if (!state || otherAccount) return { ok: false, reason: 'unknown_subject', method: 'jwt', actor };
-    if (state.disabled) return { ok: false, reason: 'user_disabled', method: 'jwt', actor };
-    if (claims.iat < state.tokensValidAfter) {
-      return { ok: false, reason: 'token_issued_before_credential_change', method: 'jwt', actor };
-    }
+    const failure = validityFailure(claims, state, (jti) => this.sessions.isTokenDenied(jti));
+    if (failure || !state) return { ok: false, reason: failure ?? 'unknown_subject', method: 'jwt', actor };
     return {
       ok: true,
       principal: {

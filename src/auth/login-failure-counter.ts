@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { RedisConnection } from '../common/redis.provider';
-import { usernameKey } from '../users/username-key';
+import { usernameKey } from '../common/username-key';
 
 const WINDOW_MS = 15 * 60_000;
 const MAX_TRACKED_USERNAMES = 100_000;

@@ -7,7 +7,7 @@ import { InjectThrottlerOptions, InjectThrottlerStorage } from '@nestjs/throttle
 import { AuditRecorder } from '../audit/audit-recorder';
 import { clientInfo } from '../common/client-info';
 import { MetricsService } from '../metrics/metrics.service';
-import { guessLimitOf } from './guess-limit';
+import { guessLimitOf } from '../access/guess-limit';
 
 /** The per-IP throttler of guess-limited routes; its refusals are failed attempts too, so they are audited and counted. */
 @Injectable()

@@ -1,109 +1,71 @@
 import passport from 'passport';
+import type { Principal } from '../access/principal';
 import { ApiKeyStrategy } from './api-key.strategy';
-import { CredentialResolver } from './credential-resolver';
+import { AuthRefusal } from './auth-refusal';
+import type { AuthCarrier, AuthDecision, AuthRoute, Authenticator } from './authenticator';
 import { JwtStrategy } from './jwt.strategy';
-import type { AuthResult, CredentialSource, Principal } from './principal';
 
 const alice: Principal = { kind: 'user', sub: 'alice', role: 'analyst', permissions: ['alerts:read'], source: 'bearer' };
 const siem: Principal = { kind: 'api_key', sub: 'siem', role: 'api_service', permissions: ['alerts:read'], source: 'api_key' };
 
-/** The resolver's two entry points, recording what the strategies hand it. */
-class FakeResolver {
-  readonly tokens: Array<[string, CredentialSource]> = [];
-  readonly keys: Array<string | string[]> = [];
+/** Records what the strategies hand over, and answers what the test sets. */
+class FakeAuthenticator {
+  readonly seen: Array<{ carrier: AuthCarrier; route: AuthRoute }> = [];
+  answer: AuthDecision = { ok: true, principal: alice };
 
-  async resolveToken(token: string, source: CredentialSource): Promise<AuthResult> {
-    this.tokens.push([token, source]);
-    if (token === 'good-token') return { ok: true, principal: { ...alice, source } };
-    return { ok: false, reason: 'token_revoked', method: 'jwt', actor: 'alice', source };
-  }
-
-  async resolveApiKey(key: string | string[]): Promise<AuthResult> {
-    this.keys.push(key);
-    return key === 'aurora_good' ? { ok: true, principal: siem } : { ok: false, reason: 'unknown_api_key', method: 'api_key' };
+  async authenticate(carrier: AuthCarrier, route: AuthRoute): Promise<AuthDecision> {
+    this.seen.push({ carrier, route });
+    return this.answer;
   }
 }
 
-type Outcome = { user: Principal | false; challenge: unknown };
+type Outcome = { user: Principal | false; challenge: unknown; status?: unknown };
 
 /** Runs a strategy through passport's own middleware, as @nestjs/passport's AuthGuard would. */
-function authenticate(name: string, req: { headers: Record<string, string>; cookies?: Record<string, string> }): Promise<Outcome> {
+function authenticate(name: string, req: { method?: string; headers: Record<string, string>; cookies?: Record<string, string> }): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    passport.authenticate(name, { session: false }, (error: unknown, user: Principal | false, challenge: unknown) =>
-      error ? reject(error) : resolve({ user, challenge }),
-    )({ cookies: {}, ...req }, {}, reject);
+    passport.authenticate(name, { session: false }, (error: unknown, user: Principal | false, challenge: unknown, status: unknown) =>
+      error ? reject(error) : resolve({ user, challenge, status }),
+    )({ method: 'GET', cookies: {}, socket: {}, ...req }, {}, reject);
   });
 }
 
-describe('passport strategies: thin adapters over the CredentialResolver', () => {
-  let resolver: FakeResolver;
+describe('passport strategies: adapters over the Authenticator', () => {
+  let authenticator: FakeAuthenticator;
 
   beforeEach(() => {
-    resolver = new FakeResolver();
+    authenticator = new FakeAuthenticator();
     // Each construction registers the strategy with passport under its name, replacing the previous one.
-    new JwtStrategy(resolver as unknown as CredentialResolver);
-    new ApiKeyStrategy(resolver as unknown as CredentialResolver);
+    new JwtStrategy(authenticator as unknown as Authenticator);
+    new ApiKeyStrategy(authenticator as unknown as Authenticator);
   });
 
-  describe('jwt', () => {
-    it('hands a Bearer token to the resolver, which alone verifies it', async () => {
-      const outcome = await authenticate('jwt', { headers: { authorization: 'Bearer good-token' } });
-      expect(outcome.user).toEqual({ ...alice, source: 'bearer' });
-      expect(resolver.tokens).toEqual([['good-token', 'bearer']]);
-    });
-
-    it('hands the access_token cookie over when there is no Authorization header', async () => {
-      const outcome = await authenticate('jwt', { headers: {}, cookies: { access_token: 'good-token' } });
-      expect(outcome.user).toEqual({ ...alice, source: 'cookie' });
-      expect(resolver.tokens).toEqual([['good-token', 'cookie']]);
-    });
-
-    it('prefers the Bearer header to the cookie', async () => {
-      await authenticate('jwt', { headers: { authorization: 'Bearer other-token' }, cookies: { access_token: 'good-token' } });
-      expect(resolver.tokens).toEqual([['other-token', 'bearer']]);
-    });
-
-    it('refuses a malformed Authorization header without falling through to a good cookie', async () => {
-      for (const authorization of ['Basic Zm9vOmJhcg==', 'Bearer', 'Bearer a b']) {
-        const outcome = await authenticate('jwt', { headers: { authorization }, cookies: { access_token: 'good-token' } });
-        expect(outcome).toEqual({ user: false, challenge: { ok: false, reason: 'malformed_authorization_header', method: 'jwt' } });
-      }
-      expect(resolver.tokens).toEqual([]);
-    });
-
-    it("keeps the resolver's typed failure reason as the passport challenge", async () => {
-      const outcome = await authenticate('jwt', { headers: { authorization: 'Bearer revoked-token' } });
-      expect(outcome).toEqual({ user: false, challenge: { ok: false, reason: 'token_revoked', method: 'jwt', actor: 'alice', source: 'bearer' } });
-    });
-
-    it('reports missing credentials when there is no token', async () => {
-      expect(await authenticate('jwt', { headers: {} })).toEqual({ user: false, challenge: { ok: false, reason: 'missing_credentials' } });
+  it('hands the whole HTTP request to the Authenticator as any-caller, credential order and all', async () => {
+    const outcome = await authenticate('jwt', { headers: { authorization: 'Bearer t', 'x-api-key': 'k' }, cookies: { access_token: 'c' } });
+    expect(outcome.user).toEqual(alice);
+    expect(authenticator.seen).toHaveLength(1);
+    expect(authenticator.seen[0].route).toEqual({ permissions: [] });
+    expect(authenticator.seen[0].carrier).toMatchObject({
+      channel: 'http',
+      headers: { authorization: 'Bearer t', 'x-api-key': 'k' },
+      cookies: { access_token: 'c' },
     });
   });
 
-  describe('api-key', () => {
-    it("hands the X-API-Key header to the resolver's key path", async () => {
-      const outcome = await authenticate('api-key', { headers: { 'x-api-key': 'aurora_good' } });
-      expect(outcome.user).toEqual(siem);
-      expect(resolver.keys).toEqual(['aurora_good']);
-    });
-
-    it("keeps the resolver's typed failure reason as the passport challenge", async () => {
-      const outcome = await authenticate('api-key', { headers: { 'x-api-key': 'aurora_unknown' } });
-      expect(outcome).toEqual({ user: false, challenge: { ok: false, reason: 'unknown_api_key', method: 'api_key' } });
-    });
+  it('jwt accepts only a person, api-key only a key', async () => {
+    authenticator.answer = { ok: true, principal: siem };
+    expect((await authenticate('jwt', { headers: { 'x-api-key': 'k' } })).user).toBe(false);
+    expect((await authenticate('api-key', { headers: { 'x-api-key': 'k' } })).user).toEqual(siem);
+    authenticator.answer = { ok: true, principal: alice };
+    expect((await authenticate('api-key', { headers: { authorization: 'Bearer t' } })).user).toBe(false);
   });
 
-  describe('which strategy a request needs (contract order: Bearer > X-API-Key > cookie)', () => {
-    it.each([
-      [{ authorization: 'Bearer t', 'x-api-key': 'k', cookie: 'access_token=t' }, 'jwt'],
-      [{ authorization: 'Basic x', 'x-api-key': 'k' }, 'jwt'],
-      [{ 'x-api-key': 'k', cookie: 'access_token=t' }, 'api_key'],
-      [{ 'x-api-key': '' }, 'api_key'],
-      [{ cookie: 'access_token=t' }, 'jwt'],
-      [{}, 'jwt'],
-    ])('%j → %s', (headers, kind) => {
-      expect(CredentialResolver.kindOf(headers)).toBe(kind);
-    });
+  it("passes the Authenticator's refusal on as the passport challenge, with its status", async () => {
+    const refusal = new AuthRefusal(403, 'missing permission: users:manage');
+    authenticator.answer = { ok: false, refusal };
+    for (const name of ['jwt', 'api-key']) {
+      const outcome = await authenticate(name, { headers: { authorization: 'Bearer t' } });
+      expect(outcome).toEqual({ user: false, challenge: refusal, status: 403 });
+    }
   });
 });

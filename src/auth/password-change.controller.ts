@@ -4,10 +4,10 @@ import type { Request, Response } from 'express';
 import { clientInfo } from '../common/client-info';
 import { ChangeOwnPasswordDto } from '../users/users.dto';
 import { AuthCookie } from './auth-cookie';
-import { CurrentPrincipal, RequirePermissions } from './auth.decorators';
-import { GuessLimited } from './guess-limit';
+import { CurrentPrincipal, RequirePermissions } from '../access/access.decorators';
+import { GuessLimited } from '../access/guess-limit';
 import { PasswordChangeService } from './password-change.service';
-import type { Principal } from './principal';
+import type { Principal } from '../access/principal';
 
 /** POST /users/me/password: here, beside logins, because it checks a password like one. */
 @ApiTags('users')

@@ -5,7 +5,7 @@ import { PasswordHasher } from '../users/password-hasher';
 import { UsersService } from '../users/users.service';
 import { AuthService, IssuedToken } from './auth.service';
 import { PasswordGuessLimiter } from './password-guess-limiter';
-import type { Principal } from './principal';
+import type { Principal } from '../access/principal';
 
 const AUDIT_TYPE = 'user.password_changed';
 

@@ -1,6 +1,6 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { RetryLaterException } from '../common/retry-later.exception';
-import { usernameKey } from '../users/username-key';
+import { usernameKey } from '../common/username-key';
 import { LoginFailureCounter } from './login-failure-counter';
 
 /** Why an attempt was refused without a verdict on the secret. */

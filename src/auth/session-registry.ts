@@ -1,10 +1,10 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { MoreThan, Raw, Repository } from 'typeorm';
-import { usernameKey } from '../users/username-key';
+import { usernameKey } from '../common/username-key';
 import { EventBus } from '../database/event-bus';
 import { User } from '../users/user.entity';
-import type { Role } from './permissions';
+import type { Role } from '../access/permissions';
 import { RevokedToken } from './revoked-token.entity';
 
 export interface UserState {
@@ -18,6 +18,9 @@ export interface UserState {
   version: number;
   deleted: boolean;
 }
+
+/** What changed in the registry: one user's state, one denied token, or everything (a resync). */
+export type RegistryNews = { kind: 'user'; userId: string } | { kind: 'token'; jti: string } | { kind: 'resync' };
 
 const PRUNE_INTERVAL_MS = 60_000;
 const MAX_UNKNOWN_SUBJECTS = 10_000;
@@ -37,6 +40,7 @@ export class SessionRegistry implements OnModuleInit, OnApplicationShutdown {
   private readonly deletedIds = new Set<string>();
   private deniedTokens = new Map<string, number>();
   private readonly unknownSubjects = new Map<string, number>();
+  private readonly listeners = new Set<(news: RegistryNews) => void>();
   private pruneTimer?: NodeJS.Timeout;
   private unsubscribe: Array<() => void> = [];
 
@@ -49,8 +53,17 @@ export class SessionRegistry implements OnModuleInit, OnApplicationShutdown {
   async onModuleInit(): Promise<void> {
     this.unsubscribe = [
       this.bus.on('user.changed', (event) => this.applyUserState(event)),
-      this.bus.on('token.revoked', (event) => this.deniedTokens.set(event.jti, event.expiresAt)),
-      this.bus.onResync(() => void this.reload().catch((error) => this.logger.warn(`resync failed: ${error.message}`))),
+      this.bus.on('token.revoked', (event) => {
+        this.deniedTokens.set(event.jti, event.expiresAt);
+        this.tell({ kind: 'token', jti: event.jti });
+      }),
+      this.bus.onResync(
+        () =>
+          void this.reload().then(
+            () => this.tell({ kind: 'resync' }),
+            (error: Error) => this.logger.warn(`resync failed: ${error.message}`),
+          ),
+      ),
     ];
     await this.reload();
     this.pruneTimer = setInterval(() => void this.prune(), PRUNE_INTERVAL_MS);
@@ -112,6 +125,17 @@ export class SessionRegistry implements OnModuleInit, OnApplicationShutdown {
       deleted: state.deleted,
     });
     this.unknownSubjects.delete(key);
+    this.tell({ kind: 'user', userId: state.userId });
+  }
+
+  /** Told after this registry has taken news in: whoever re-checks open sockets sees the new state. */
+  onNews(listener: (news: RegistryNews) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private tell(news: RegistryNews): void {
+    for (const listener of this.listeners) listener(news);
   }
 
   /** The user's state: from memory, or once from the database for a user this instance missed. */

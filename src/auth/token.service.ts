@@ -2,7 +2,7 @@ import { createSecretKey, KeyObject, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import * as jwt from 'jsonwebtoken';
 import { AppConfig } from '../config/app-config';
-import { isRole, type Role } from './permissions';
+import { isRole, type Role } from '../access/permissions';
 
 export interface TokenClaims {
   sub: string;

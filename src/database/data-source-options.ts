@@ -1,11 +1,15 @@
 import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import type { DataSourceOptions } from 'typeorm';
 import type { EmbeddedDatabase } from './embedded-database';
-import { ENTITIES, MIGRATIONS } from './entities';
+import { MIGRATIONS } from './migrations';
+
+/** TypeORM's options plus Nest's autoLoadEntities. */
+export type AppDataSourceOptions = Extract<DataSourceOptions, { type: 'postgres' }> & { autoLoadEntities: boolean };
 
 const COMMON = {
   type: 'postgres' as const,
-  entities: ENTITIES,
+  // Each feature module registers its own entities (TypeOrmModule.forFeature): this folder imports none.
+  autoLoadEntities: true,
   migrations: MIGRATIONS,
   migrationsRun: true,
   synchronize: false,
@@ -16,7 +20,7 @@ const COMMON = {
 };
 
 /** A PostgreSQL server named by DATABASE_URL. Queries give up rather than hang when it is gone. */
-export function postgresOptions(databaseUrl: string): DataSourceOptions {
+export function postgresOptions(databaseUrl: string): AppDataSourceOptions {
   return {
     ...COMMON,
     url: databaseUrl,
@@ -33,7 +37,7 @@ export function postgresOptions(databaseUrl: string): DataSourceOptions {
 }
 
 /** The embedded database: one connection, through PGlite's own node-postgres adapter. */
-export function embeddedOptions(embedded: EmbeddedDatabase): DataSourceOptions {
+export function embeddedOptions(embedded: EmbeddedDatabase): AppDataSourceOptions {
   return {
     ...COMMON,
     poolSize: 1,

@@ -6,6 +6,7 @@ import { AppConfig } from '../config/app-config';
 import { embeddedOptions, postgresOptions } from './data-source-options';
 import { EmbeddedDatabase } from './embedded-database';
 import { EventBus, InProcessEventBus } from './event-bus';
+import { EventBusMetrics } from './event-bus-metrics';
 import { PostgresEventBus } from './postgres-event-bus';
 
 /** Owns the embedded database (when there is no DATABASE_URL) and closes it after TypeORM. */
@@ -71,6 +72,7 @@ class EventBusLifecycle implements OnApplicationBootstrap, OnApplicationShutdown
         config.databaseUrl ? new PostgresEventBus(config.databaseUrl) : new InProcessEventBus(),
     },
     EventBusLifecycle,
+    EventBusMetrics,
   ],
   exports: [EventBus],
 })

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import type { Role } from '../auth/permissions';
+import type { Role } from '../access/permissions';
 
 /** What instances tell each other. Payloads hold ids and state, never a secret. */
 export type BusEvent =

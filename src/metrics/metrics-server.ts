@@ -1,14 +1,11 @@
 import { createServer, Server } from 'node:http';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { ApiKeyCache } from '../api-keys/api-key-cache';
-import { AuditRecorder } from '../audit/audit-recorder';
 import { AppConfig } from '../config/app-config';
-import { EventBus } from '../database/event-bus';
 import { MetricsService } from './metrics.service';
 
 /**
- * Serves GET /metrics on METRICS_HOST:METRICS_PORT (0 turns it off), never on the public port,
- * and registers the gauges read from the components that own the numbers.
+ * Serves GET /metrics on METRICS_HOST:METRICS_PORT (0 turns it off), never on the public port.
+ * The components that own numbers register their own gauges with MetricsService.
  */
 @Injectable()
 export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -18,21 +15,7 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
   constructor(
     private readonly config: AppConfig,
     private readonly metrics: MetricsService,
-    cache: ApiKeyCache,
-    bus: EventBus,
-    audit: AuditRecorder,
-  ) {
-    metrics.gauge('aurora_api_key_cache_entries', 'Entries in the API key cache', () => cache.size);
-    metrics.counterFrom('aurora_api_key_cache_lookups_total', 'API key cache hits, misses and evictions', () => ({
-      hit: cache.hits,
-      miss: cache.misses,
-      eviction: cache.evictions,
-    }), 'result');
-    metrics.gauge('aurora_event_bus_connected', '1 when the event bus is connected', () => (bus.connected ? 1 : 0));
-    metrics.counterFrom('aurora_event_bus_reconnects_total', 'Event bus reconnections', () => bus.reconnects);
-    metrics.gauge('aurora_audit_queue_depth', 'Audit events waiting for the database', () => audit.queueDepth);
-    metrics.counterFrom('aurora_audit_dropped_total', 'Audit events dropped because the queue was full', () => audit.dropped);
-  }
+  ) {}
 
   /** Lets the gateways report their open sockets without this module depending on them. */
   registerSocketGauge(read: () => Record<string, number>): void {

@@ -4,9 +4,10 @@ import type { INestApplicationContext } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { WsAdapter } from '@nestjs/platform-ws';
 import proxyAddr from 'proxy-addr';
-import type { Principal } from '../auth/principal';
+import type { Principal } from '../access/principal';
 import { saneRequestId } from '../common/client-info';
 import { answerOnSocket } from '../common/raw-error-response';
+import { AuthRefusal, CREDENTIAL_STORE_DOWN_MESSAGE } from '../auth/auth-refusal';
 import { WsHandshakeAuthenticator } from './ws-handshake-authenticator';
 import { MAX_CLIENT_FRAME_BYTES, SOCKET_PATHS } from './ws-routes';
 
@@ -102,11 +103,12 @@ export class AuthenticatingWsAdapter extends WsAdapter {
         callback(true);
         return;
       }
-      const headers: Record<string, string> = { 'Content-Type': 'text/plain', 'X-Request-Id': req.id ?? '' };
-      if (result.status === 401) headers['WWW-Authenticate'] = 'Bearer';
-      callback(false, result.status, result.message, headers);
+      // The same JSON error body and headers as a refused REST request.
+      const { body, headers } = result.refusal.answer(req.id ?? saneRequestId(undefined));
+      callback(false, body.statusCode, JSON.stringify(body), headers);
     } catch {
-      callback(false, 503, 'Service Unavailable');
+      const { body, headers } = new AuthRefusal(503, CREDENTIAL_STORE_DOWN_MESSAGE).answer(req.id ?? saneRequestId(undefined));
+      callback(false, 503, JSON.stringify(body), headers);
     }
   }
 }

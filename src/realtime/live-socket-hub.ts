@@ -1,9 +1,8 @@
 import { BeforeApplicationShutdown, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { OnGatewayConnection, OnGatewayDisconnect } from '@nestjs/websockets';
 import type { WebSocket } from 'ws';
-import { ApiKeysService } from '../api-keys/api-keys.service';
-import type { Principal } from '../auth/principal';
-import { SessionRegistry } from '../auth/session-registry';
+import type { Principal } from '../access/principal';
+import { CredentialRecheck, type CredentialNews } from '../auth/credential-recheck';
 import { EventBus } from '../database/event-bus';
 import type { AuthenticatedUpgradeRequest } from './authenticating-ws-adapter';
 import { CLOSE_CREDENTIAL_INVALID, CLOSE_GOING_AWAY } from './ws-routes';
@@ -38,8 +37,7 @@ export abstract class LiveSocketHub
 
   constructor(
     protected readonly bus: EventBus,
-    private readonly sessions: SessionRegistry,
-    private readonly apiKeys: ApiKeysService,
+    private readonly credentials: CredentialRecheck,
   ) {}
 
   get openSockets(): number {
@@ -47,24 +45,7 @@ export abstract class LiveSocketHub
   }
 
   onModuleInit(): void {
-    this.unsubscribe = [
-      this.bus.on('user.changed', (event) => {
-        for (const live of this.sockets.values()) {
-          const { principal } = live;
-          if (principal.kind !== 'user' || principal.sub.toLowerCase() !== event.username.toLowerCase()) continue;
-          if (event.deleted || event.disabled || (principal.tokenIssuedAt ?? 0) < event.tokensValidAfter) this.closeInvalid(live, 'user changed');
-        }
-      }),
-      this.bus.on('token.revoked', (event) => {
-        for (const live of this.sockets.values()) if (live.principal.jti === event.jti) this.closeInvalid(live, 'logged out');
-      }),
-      this.bus.on('api_key.revoked', (event) => {
-        for (const live of this.sockets.values()) {
-          if (live.principal.keyId === event.keyId) void this.recheckKey(live);
-        }
-      }),
-      this.bus.onResync(() => void this.recheckAll()),
-    ];
+    this.unsubscribe = [this.credentials.onNews((news) => this.recheckConcerned(news))];
     this.unsubscribe.push(...(this.registerBroadcasts() ?? []));
     this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_INTERVAL_MS);
     this.heartbeat.unref();
@@ -114,28 +95,26 @@ export abstract class LiveSocketHub
     live.expiryTimer.unref();
   }
 
-  private async recheckKey(live: LiveSocket): Promise<void> {
-    const hash = live.principal.keyHash;
-    const validUntil = hash ? await this.apiKeys.validUntil(hash).catch(() => undefined) : null;
-    if (validUntil === undefined) return;
-    if (validUntil === null) {
-      this.closeInvalid(live, 'key revoked');
-      return;
+  /**
+   * Re-checks every socket the news may concern, by the validity rule every request meets: a
+   * socket whose credential no longer passes closes with 4401; a key's new end is rescheduled.
+   */
+  private recheckConcerned(news: CredentialNews): void {
+    for (const live of this.sockets.values()) {
+      if (CredentialRecheck.concerns(news, live.principal)) void this.recheck(live);
     }
-    live.principal = { ...live.principal, keyValidUntil: validUntil };
-    this.scheduleExpiry(live);
   }
 
-  private async recheckAll(): Promise<void> {
-    for (const live of this.sockets.values()) {
-      if (live.principal.kind === 'api_key') {
-        await this.recheckKey(live);
-        continue;
-      }
-      const state = await this.sessions.userState(live.principal.sub).catch(() => undefined);
-      if (state === undefined) continue;
-      if (!state || state.disabled || (live.principal.tokenIssuedAt ?? 0) < state.tokensValidAfter) this.closeInvalid(live, 'user changed');
-      else if (live.principal.jti && this.sessions.isTokenDenied(live.principal.jti)) this.closeInvalid(live, 'logged out');
+  private async recheck(live: LiveSocket): Promise<void> {
+    const verdict = await this.credentials.recheck(live.principal);
+    if (verdict === undefined || !this.sockets.has(live.socket)) return;
+    if (!verdict.valid) {
+      this.closeInvalid(live, 'credential no longer valid');
+      return;
+    }
+    if (verdict.keyValidUntil !== undefined && verdict.keyValidUntil !== live.principal.keyValidUntil) {
+      live.principal = { ...live.principal, keyValidUntil: verdict.keyValidUntil };
+      this.scheduleExpiry(live);
     }
   }
 

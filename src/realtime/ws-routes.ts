@@ -1,4 +1,4 @@
-import type { Permission } from '../auth/permissions';
+import type { Permission } from '../access/permissions';
 
 /** WebSocket paths (the global prefix does not apply to gateways) and what each one needs. */
 export const ALERTS_SOCKET_PATH = '/api/v1/ws/alerts';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ConflictException, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { BOOTSTRAP_ADMIN_ROLE } from '../auth/permissions';
+import { BOOTSTRAP_ADMIN_ROLE } from '../access/permissions';
 import { AppConfig } from '../config/app-config';
 import { passwordProblem } from './password-policy';
 import { UsersService } from './users.service';

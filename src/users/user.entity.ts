@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-import type { Role } from '../auth/permissions';
+import type { Role } from '../access/permissions';
 
 const bigintAsNumber = { to: (value: number) => value, from: (value: string | null) => Number(value ?? 0) };
 

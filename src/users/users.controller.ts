@@ -1,8 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Req } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { CurrentPrincipal, RequirePermissions } from '../auth/auth.decorators';
-import type { Principal } from '../auth/principal';
+import { CurrentPrincipal, RequirePermissions } from '../access/access.decorators';
+import type { Principal } from '../access/principal';
 import { clientInfo } from '../common/client-info';
 import { UuidParamPipe } from '../common/uuid-param.pipe';
 import { CreateUserDto, UpdateUserDto, UserView } from './users.dto';

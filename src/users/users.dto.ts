@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsNotEmpty, IsString, Length, Matches, MaxLength } from 'class-validator';
 import { OptionalField } from '../common/validation';
-import { ROLES, type Role } from '../auth/permissions';
+import { ROLES, type Role } from '../access/permissions';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './password-policy';
 import type { User } from './user.entity';
 

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
-import type { Role } from '../auth/permissions';
+import type { Role } from '../access/permissions';
+import { inTransaction } from '../database/transaction';
 import { User } from './user.entity';
-import { usernameKey } from './username-key';
+import { usernameKey } from '../common/username-key';
 
 /** The columns a write may change; everything else is left as the database has it. */
 export interface UserChanges {
@@ -126,7 +127,7 @@ export class UsersRepository {
    * hashing) belongs inside: hash first, then write.
    */
   writeTransaction<T>(work: (writes: UserWrites) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(async (manager) => {
+    return inTransaction(this.dataSource, async (manager) => {
       await manager.query('SELECT pg_advisory_xact_lock($1)', [USER_WRITES_LOCK]);
       return work(new UserWrites(manager));
     });

@@ -1,6 +1,6 @@
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { AuditRecorder } from '../audit/audit-recorder';
-import { permissionsOf, rolesWith, type Role } from '../auth/permissions';
+import { permissionsOf, rolesWith, type Role } from '../access/permissions';
 import type { ClientInfo } from '../common/client-info';
 import { isUniqueViolation } from '../common/database-errors';
 import { EventBus } from '../database/event-bus';

@@ -1,5 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
-import { usernameKey } from '../../users/username-key';
+import { usernameKey } from '../../common/username-key';
 
 /**
  * Users get a version (raised by every write, so that the news of an older write can never

@@ -1,21 +1,19 @@
 import { WebSocketGateway } from '@nestjs/websockets';
-import { ApiKeysService } from '../api-keys/api-keys.service';
-import { SessionRegistry } from '../auth/session-registry';
+import { CredentialRecheck } from '../auth/credential-recheck';
 import { EventBus } from '../database/event-bus';
-import { LiveSocketHub } from '../realtime/live-socket-hub';
-import { ALERTS_SOCKET_PATH } from '../realtime/ws-routes';
-import { AlertsService } from './alerts.service';
+import { LiveSocketHub } from './live-socket-hub';
+import { ALERTS_SOCKET_PATH } from './ws-routes';
+import { AlertsService } from '../alerts/alerts.service';
 
 /** `/api/v1/ws/alerts`: alerts created or changed on any instance, as they happen. */
 @WebSocketGateway({ path: ALERTS_SOCKET_PATH })
 export class AlertsGateway extends LiveSocketHub {
   constructor(
     bus: EventBus,
-    sessions: SessionRegistry,
-    apiKeys: ApiKeysService,
+    credentials: CredentialRecheck,
     private readonly alerts: AlertsService,
   ) {
-    super(bus, sessions, apiKeys);
+    super(bus, credentials);
   }
 
   protected registerBroadcasts(): Array<() => void> {

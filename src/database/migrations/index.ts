@@ -1,0 +1,16 @@
+import { CreateUsers1764370000000 } from './1764370000000-CreateUsers';
+import { CreateAuditEvents1764370000001 } from './1764370000001-CreateAuditEvents';
+import { CreateApiKeys1764370000002 } from './1764370000002-CreateApiKeys';
+import { CreateAlerts1764370000003 } from './1764370000003-CreateAlerts';
+import { AddAuditRequestId1764370000004 } from './1764370000004-AddAuditRequestId';
+import { AccessRemovalIsFinal1764370000005 } from './1764370000005-AccessRemovalIsFinal';
+
+/** Every migration, in order; the app runs them at start-up. */
+export const MIGRATIONS = [
+  CreateUsers1764370000000,
+  CreateAuditEvents1764370000001,
+  CreateApiKeys1764370000002,
+  CreateAlerts1764370000003,
+  AddAuditRequestId1764370000004,
+  AccessRemovalIsFinal1764370000005,
+];
