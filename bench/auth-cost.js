@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // node bench/auth-cost.js: what the authentication step itself costs per request, in CPU µs, with
 // the HTTP stack taken away. Boots the built app in-process, then calls each way of authenticating
-// a request many times: the CredentialResolver alone, a Passport strategy run as the global guard
-// runs it (strategy.authenticate on a per-attempt object), the same strategy through passport's
-// own middleware (passport.authenticate(), what @nestjs/passport's AuthGuard does per request),
-// and the whole global guard (canActivate). CPU time, not wall time, so other processes on the
+// a request many times: the CredentialResolver alone, the whole Authenticator decision (credential,
+// validity, origin, permissions, metric), a Passport strategy (an adapter over the Authenticator) on
+// a per-attempt object, the same strategy through passport's own middleware (passport.authenticate(),
+// what @nestjs/passport's AuthGuard does per request), and the whole global guard (canActivate). CPU time, not wall time, so other processes on the
 // machine hardly move the numbers.
 const path = require('node:path');
 const { DIST } = require('./lib');
@@ -29,6 +29,7 @@ async function main() {
   const passport = require('passport');
   const { ExecutionContextHost } = require('@nestjs/core/helpers/execution-context-host');
   const { CredentialResolver } = require(path.join(DIST, 'src/auth/credential-resolver'));
+  const { Authenticator, httpCarrier } = require(path.join(DIST, 'src/auth/authenticator'));
   const { JwtStrategy } = require(path.join(DIST, 'src/auth/jwt.strategy'));
   const { ApiKeyStrategy } = require(path.join(DIST, 'src/auth/api-key.strategy'));
   const { AuthGuard } = require(path.join(DIST, 'src/auth/auth.guard'));
@@ -39,6 +40,7 @@ async function main() {
     const { token, key } = await credentials(server.url);
     const app = server.app;
     const resolver = app.get(CredentialResolver);
+    const authenticator = app.get(Authenticator);
     const strategies = { jwt: app.get(JwtStrategy), 'api-key': app.get(ApiKeyStrategy) };
     // The guard is an APP_GUARD provider, not reachable by its class: make one from the same dependencies.
     const guard = new AuthGuard(...Reflect.getMetadata('design:paramtypes', AuthGuard).map((type) => app.get(type, { strict: false })));
@@ -70,6 +72,7 @@ async function main() {
       const r = req();
       rows[name] = {
         'resolver.resolve µs': await measure(() => resolver.resolve({ headers: r.headers, cookies: r.cookies })),
+        'authenticator µs': await measure(() => authenticator.authenticate(httpCarrier(r), { permissions: [] })),
         'strategy.authenticate µs': await measure(() => attempt(strategies[strategy], req())),
         'passport.authenticate µs': await measure(() => viaPassport(strategy, req())),
         'global guard µs': await measure(() => viaGuard(req())),
