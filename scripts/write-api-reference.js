@@ -20,6 +20,8 @@ const ROOT = path.resolve(__dirname, '..');
 const DIST = path.join(ROOT, 'dist', 'src');
 const OUTPUT = path.join(ROOT, 'docs', 'api.md');
 const OUTPUT_NAME = path.relative(ROOT, OUTPUT);
+/** An error of this script that says what to do; printed without a stack. */
+class ScriptError extends Error {}
 const HTTP_METHODS = ['get', 'put', 'post', 'patch', 'delete', 'head', 'options', 'trace'];
 
 /** A module of the build; a clear error when dist/ lacks it (not built, or the file moved). */
@@ -28,7 +30,7 @@ function fromDist(...candidates) {
     const file = path.join(DIST, `${candidate}.js`);
     if (fs.existsSync(file)) return require(file);
   }
-  throw new Error(`dist/src/${candidates[0]}.js not found: run \`npm run build\` (or update scripts/write-api-reference.js if the file moved)`);
+  throw new ScriptError(`dist/src/${candidates[0]}.js not found: run \`npm run build\` (or update scripts/write-api-reference.js if the file moved)`);
 }
 
 /** Project dependencies resolved from the project root, wherever this script is run from. */
@@ -42,7 +44,7 @@ function fromProject(name) {
 
 async function readApplication() {
   if (!fs.existsSync(path.join(DIST, 'main.js'))) {
-    throw new Error('dist/ is missing: run `npm run build` first (`npm run docs:api` builds when needed)');
+    throw new ScriptError('dist/ is missing: run `npm run build` first (`npm run docs:api` builds when needed)');
   }
   fromProject('reflect-metadata');
   const { NestFactory, ModulesContainer } = fromProject('@nestjs/core');
@@ -75,11 +77,26 @@ async function readApplication() {
     if (reply.status !== 200) throw new Error(`GET /api/docs-json answered ${reply.status}`);
     const document = await reply.json();
     const routeRules = readRouteRules(app.get(ModulesContainer), decorators);
+    checkSocketTable(fromDist('realtime/ws-routes'));
     const roles = permissions.ROLES.map((role) => ({ role, permissions: permissions.permissionsOf(role) }));
     return { document, routeRules, roles, allPermissions: [...permissions.PERMISSIONS], keyRole: permissions.API_KEY_ROLE };
   } finally {
     if (app) await app.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** The WebSocket section is written by hand: it must still name the paths and permissions the code has. */
+const SOCKETS = [
+  { path: '/api/v1/ws/alerts', permission: 'alerts:read', frames: '`{ "type": "alert.created" | "alert.updated", "data": <alert> }` for alerts created or changed on any instance' },
+  { path: '/api/v1/ws/audit', permission: 'audit:read', frames: '`{ "type": "audit.event", "data": <audit event> }` for every audit event recorded on any instance' },
+];
+
+function checkSocketTable({ SOCKET_PATHS, permissionForSocketPath }) {
+  const inCode = [...SOCKET_PATHS].sort().map((socketPath) => `${socketPath} ${permissionForSocketPath(socketPath)}`);
+  const written = SOCKETS.map((socket) => `${socket.path} ${socket.permission}`).sort();
+  if (inCode.join('\n') !== written.join('\n')) {
+    throw new ScriptError(`the WebSocket table in scripts/write-api-reference.js (${written.join(', ')}) no longer matches the code (${inCode.join(', ')}): update SOCKETS there`);
   }
 }
 
@@ -453,10 +470,7 @@ function render({ document, routeRules, roles, allPermissions, keyRole }) {
     '',
     table(
       ['path', 'permission', 'frames the server sends'],
-      [
-        [code('/api/v1/ws/alerts'), code('alerts:read'), '`{ "type": "alert.created" | "alert.updated", "data": <alert> }` for alerts created or changed on any instance'],
-        [code('/api/v1/ws/audit'), code('audit:read'), '`{ "type": "audit.event", "data": <audit event> }` for every audit event recorded on any instance'],
-      ],
+      SOCKETS.map((socket) => [code(socket.path), code(socket.permission), socket.frames]),
     ),
     '',
     '- **Handshake.** Credentials as for REST routes (Bearer header, `X-API-Key`, the `access_token`',
@@ -518,7 +532,7 @@ async function main() {
   }
   const check = args.includes('--check');
   const application = await readApplication();
-  if (application.routeRules.size === 0) throw new Error('no controller found in the application: the route permissions cannot be read');
+  if (application.routeRules.size === 0) throw new ScriptError('no controller found in the application: the route permissions cannot be read');
   const markdown = render(application);
 
   if (!check) {
@@ -543,14 +557,16 @@ async function main() {
             `  found:    ${diff.have === undefined ? '(end of file)' : diff.have}`,
           ].join('\n');
         })();
-  process.stdout.write(`${hint}\nThe API changed: run \`npm run docs:api\` and commit ${OUTPUT_NAME}.\n`);
+  process.stdout.write(`${hint}\nIt is generated from the code: run \`npm run docs:api\` and commit ${OUTPUT_NAME} (never edit it by hand).\n`);
   return 1;
 }
 
 main().then(
   (status) => process.exit(status),
   (error) => {
-    process.stderr.write(`write-api-reference: ${error && error.stack ? error.stack : error}\n`);
+    // Our own errors say what to do; anything else (the application failed to boot) needs its stack.
+    const text = error instanceof ScriptError ? error.message : error && error.stack ? error.stack : String(error);
+    process.stderr.write(`write-api-reference: ${text}\n`);
     process.exit(2);
   },
 );
