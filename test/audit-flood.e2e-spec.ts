@@ -45,7 +45,7 @@ async function inParallel(count: number, concurrency: number, send: () => Promis
 }
 
 /**
- * A flood of failures from one address cannot fill the audit table (CONTRACT.md, Audit): beyond
+ * A flood of failures from one address cannot fill the audit table (docs/api.md, audit): beyond
  * 60 per minute its further failures become one summary event; and no field can hold a raw
  * bidirectional override.
  */

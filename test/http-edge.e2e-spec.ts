@@ -73,7 +73,7 @@ function expectJsonError(reply: { status: number; headers: Record<string, string
   expect(reply.headers['x-request-id']).toBe(reply.body.request_id);
 }
 
-/** CONTRACT.md "Authentication": errors, 413/415/431/408, timeouts, no-store, exp cap; the alerts socket's 1009. */
+/** The API's rules: errors, 413/415/431/408, timeouts, no-store, exp cap; the alerts socket's 1009. */
 describe('cheap refusals at the HTTP edge', () => {
   let db: Awaited<ReturnType<typeof databaseForFile>>;
   let t: TestApp;

@@ -27,7 +27,7 @@ function toJson(value: Json): string {
   return JSON.stringify(value);
 }
 
-// The values CONTRACT.md names.
+// The values the API names.
 const ROLES = ['admin', 'analyst', 'operator', 'viewer', 'api_service'];
 const KEY_PERMISSIONS = ['alerts:read', 'alerts:write', 'audit:read'];
 const SEVERITIES = ['low', 'medium', 'high', 'critical'];
@@ -96,7 +96,7 @@ function invalidFor(field: Field): fc.Arbitrary<Json> {
       return fc.oneof(fc.constant(null), finiteNumber, fc.constantFrom('true', 'false', '1', ''), oddString, anArray, anObject, protoObject);
     case 'permissions': {
       const permission = fc.constantFrom(...KEY_PERMISSIONS);
-      // users:manage is a permission, but never one a key may carry (CONTRACT.md: 400).
+      // users:manage is a permission, but never one a key may carry (400).
       const badItem = fc.oneof(fc.constant<Json>('users:manage'), fc.constant(null), finiteNumber, fc.boolean(), anArray, anObject, fc.string().filter((s) => !KEY_PERMISSIONS.includes(s)));
       const withBadItem = fc.tuple(fc.array(permission, { maxLength: 2 }), badItem, fc.nat(3)).map(([good, bad, at]) => {
         const list: Json[] = [...good];

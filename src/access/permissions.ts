@@ -1,4 +1,4 @@
-/** The role table of CONTRACT.md. Nothing else in the code base compares role names. */
+/** The role table (docs/api.md). Nothing else in the code base compares role names. */
 export const PERMISSIONS = ['users:manage', 'alerts:read', 'alerts:write', 'audit:read'] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 

@@ -46,7 +46,7 @@ interface Bucket {
 }
 
 /**
- * Decides which failure events an address may still write (CONTRACT.md, Audit): the first
+ * Decides which failure events an address may still write (docs/api.md, audit): the first
  * maxPerWindow in its window, then only a count per kind, which becomes one summary when the
  * window ends. Memory stays bounded whatever the traffic: at most maxAddresses buckets of at most
  * maxKinds kinds. State is per process: N instances let through up to N times maxPerWindow.

@@ -2,7 +2,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-/** Every setting of the service, read and validated once at start-up (see CONTRACT.md). */
+/** Every setting of the service, read and validated once at start-up (see docs/api.md). */
 export class AppConfig {
   port: number;
   host: string;

@@ -24,7 +24,7 @@ export type BusEventType = BusEvent['type'];
 type Handler<T extends BusEventType> = (event: Extract<BusEvent, { type: T }>) => void;
 
 /**
- * One bus between instances (ARCHITECTURE.md): PostgreSQL LISTEN/NOTIFY when there is a server,
+ * One bus between instances (docs/architecture.md): PostgreSQL LISTEN/NOTIFY when there is a server,
  * in-process on the embedded database. An event is delivered to this process at once and to the
  * others as soon as PostgreSQL passes it on. After a reconnect the bus asks subscribers to resync,
  * because notifications sent while it was disconnected are lost.
