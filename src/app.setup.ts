@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Logger as NestLogger, NotFoundException, ValidationPipe } from '@nestjs/common';
+import { Logger as NestLogger, NotFoundException } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import cookieParser from 'cookie-parser';
@@ -12,6 +12,7 @@ import { checkBodyShape } from './common/body-shape';
 import { clientInfo } from './common/client-info';
 import { errorResponse, HttpExceptionFilter, sendError } from './common/http-exception.filter';
 import { requestIdFor } from './common/logging';
+import { ContractValidationPipe } from './common/validation';
 import { validationException } from './common/validation-exception';
 import { AuditRecorder } from './audit/audit-recorder';
 import { AppConfig } from './config/app-config';
@@ -71,10 +72,8 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => sendError(error, req, res, parserLogger));
   app.setGlobalPrefix(API_PREFIX, { exclude: ['healthz', 'readyz'] });
   app.useGlobalPipes(
-    new ValidationPipe({
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      transform: true,
+    // Unknown fields are refused, those Nest and class-transformer drop silently (__proto__, toString …) too.
+    new ContractValidationPipe({
       // The errors are only turned into messages: they need not hold the body or its values.
       validationError: { target: false, value: false },
       exceptionFactory: validationException,
