@@ -5,6 +5,7 @@ import type { AuditInput, AuditRecorder } from '../audit/audit-recorder';
 import type { ClientInfo } from '../common/client-info';
 import type { BusEvent, EventBus } from '../database/event-bus';
 import type { PasswordHasher } from './password-hasher';
+import { UserLifecycle, type UserAccessChanged } from './user-lifecycle';
 import { User } from './user.entity';
 import type { UserChanges, UsersRepository, UserWrites } from './users.repository';
 import { nextTokenEpoch, UsersService } from './users.service';
@@ -103,6 +104,7 @@ describe(UsersService.name, () => {
   let hasher: { hash: jest.Mock; verify: jest.Mock };
   let published: BusEvent[];
   let audited: AuditInput[];
+  let accessChanges: UserAccessChanged[];
 
   beforeEach(() => {
     users = new FakeUsersRepository();
@@ -117,7 +119,16 @@ describe(UsersService.name, () => {
     audited = [];
     const bus = { publish: jest.fn(async (event: BusEvent) => void published.push(event)) };
     const audit = { record: jest.fn((input: AuditInput) => void audited.push(input)) };
-    sut = new UsersService(users as unknown as UsersRepository, hasher as unknown as PasswordHasher, bus as unknown as EventBus, audit as unknown as AuditRecorder);
+    accessChanges = [];
+    const lifecycle = new UserLifecycle();
+    lifecycle.onAccessChanged(async (event) => void accessChanges.push(event));
+    sut = new UsersService(
+      users as unknown as UsersRepository,
+      hasher as unknown as PasswordHasher,
+      bus as unknown as EventBus,
+      audit as unknown as AuditRecorder,
+      lifecycle,
+    );
   });
 
   describe('nextTokenEpoch', () => {
@@ -308,6 +319,36 @@ describe(UsersService.name, () => {
       expect(JSON.stringify(published)).not.toMatch(/passphrase|argon2-of|stored-hash/);
     });
 
+    it('tells the lifecycle which changes end the user\'s sign-ins, before answering', async () => {
+      await sut.update('ann', { role: 'viewer', disabled: true, password: 'a brand new passphrase' }, ACTOR);
+
+      expect(accessChanges).toEqual([{ user: expect.objectContaining({ id: 'ann', username: 'ann' }), changes: ['role', 'disabled', 'password'], actor: 'root', client: CLIENT }]);
+    });
+
+    it('does not count enabling a user as a change that ends sign-ins', async () => {
+      users.rows.get('ann')!.disabled = true;
+
+      await sut.update('ann', { disabled: false }, ACTOR);
+
+      expect(users.writes.update).toHaveBeenCalledWith('ann', { disabled: false }, expect.any(Number));
+      expect(accessChanges).toEqual([]);
+    });
+
+    it('names only the other changes when a user is enabled together with them', async () => {
+      users.rows.get('ann')!.disabled = true;
+
+      await sut.update('ann', { disabled: false, password: 'a brand new passphrase' }, ACTOR);
+
+      expect(accessChanges).toEqual([expect.objectContaining({ changes: ['password'] })]);
+    });
+
+    it('tells the lifecycle nothing when nothing changed or nothing was written', async () => {
+      await sut.update('ann', { role: 'analyst' }, ACTOR);
+      await expect(sut.update('boss', { role: 'viewer' }, ACTOR)).rejects.toBeInstanceOf(ConflictException);
+
+      expect(accessChanges).toEqual([]);
+    });
+
     describe('the last enabled user who can manage users', () => {
       it('refuses to demote the last enabled admin with 409, and writes nothing', async () => {
         await expect(sut.update('boss', { role: 'analyst' }, ACTOR)).rejects.toThrow(ConflictException);
@@ -429,6 +470,12 @@ describe(UsersService.name, () => {
       expect(audited).toEqual([{ type: 'user.deleted', outcome: 'success', actor: 'root', reason: 'ann', client: CLIENT }]);
     });
 
+    it('tells the lifecycle the user was deleted', async () => {
+      await sut.remove('ann', ACTOR);
+
+      expect(accessChanges).toEqual([{ user: expect.objectContaining({ id: 'ann', username: 'ann' }), changes: ['deleted'], actor: 'root', client: CLIENT }]);
+    });
+
     it('refuses to delete the last enabled admin with 409, and deletes nothing', async () => {
       await expect(sut.remove('boss', ACTOR)).rejects.toBeInstanceOf(ConflictException);
       expect(users.writes.delete).not.toHaveBeenCalled();
@@ -459,10 +506,12 @@ describe(UsersService.name, () => {
       users.add({ id: 'ann', username: 'ann', passwordHash: 'verified-hash', version: 5 });
     });
 
-    it('writes only the new hash, on condition the row is enabled and still has the verified hash', async () => {
+    it('writes only the new hash, on condition the row is enabled and still has the verified hash, leaving the token marker', async () => {
       const result = await sut.replaceOwnPassword('ann', 'verified-hash', 'new-hash');
 
-      expect(users.writes.update).toHaveBeenCalledWith('ann', { passwordHash: 'new-hash' }, expect.any(Number), { passwordHash: 'verified-hash', enabled: true });
+      // The caller's own session lives on; the caller ends the others.
+      expect(users.writes.update).toHaveBeenCalledWith('ann', { passwordHash: 'new-hash' }, 0, { passwordHash: 'verified-hash', enabled: true });
+      expect(users.rows.get('ann')!.tokensValidAfter).toBe(100);
       expect(result).toEqual({ ok: true, user: expect.objectContaining({ id: 'ann', passwordHash: 'new-hash', version: 6 }) });
     });
 
