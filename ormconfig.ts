@@ -5,7 +5,7 @@ import { Alert } from './src/alerts/alert.entity';
 import { ApiKey } from './src/api-keys/api-key.entity';
 import { ApiKeyGraceSecret } from './src/api-keys/api-key-grace-secret.entity';
 import { AuditEvent } from './src/audit/audit-event.entity';
-import { RevokedToken } from './src/auth/revoked-token.entity';
+import { Session } from './src/sessions/session.entity';
 import { User } from './src/users/user.entity';
 
 /**
@@ -23,6 +23,6 @@ const { autoLoadEntities: _fromModules, ...options } = postgresOptions(databaseU
 
 export default new DataSource({
   ...options,
-  entities: [User, RevokedToken, AuditEvent, ApiKey, ApiKeyGraceSecret, Alert],
+  entities: [User, Session, AuditEvent, ApiKey, ApiKeyGraceSecret, Alert],
   migrationsRun: false,
 });

@@ -10,6 +10,7 @@ import { DatabaseModule } from './database/database.module';
 import { PasswordHasher } from './users/password-hasher';
 import { passwordProblem } from './users/password-policy';
 import { User } from './users/user.entity';
+import { UserLifecycle } from './users/user-lifecycle';
 import { UsersRepository } from './users/users.repository';
 import { UsersService } from './users/users.service';
 
@@ -21,7 +22,7 @@ class CliModule {
     return {
       module: CliModule,
       imports: [ConfigModule.forRoot(config), DatabaseModule, AuditModule, TypeOrmModule.forFeature([User])],
-      providers: [UsersRepository, UsersService, PasswordHasher],
+      providers: [UsersRepository, UsersService, UserLifecycle, PasswordHasher],
     };
   }
 }

@@ -2,7 +2,7 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import * as jwt from 'jsonwebtoken';
 import { ADMIN, ALLOWED_ORIGIN, databaseForFile, startTestApp, TEST_SECRET, TestApp } from './support/test-app';
 import { bearer, call, cookie, createUser, login, Reply } from './support/http';
-import { claimsFor, decodePart, forgeToken, nowSeconds, tamper } from './support/jwt';
+import { claimsFor, claimsLike, decodePart, forgeToken, nowSeconds, tamper } from './support/jwt';
 
 const PREVIOUS_SECRET = 'previous-secret-0123456789-abcdefghijkl';
 const OTHER_SECRET = 'attacker-secret-0123456789-abcdefghijkl';
@@ -165,7 +165,7 @@ describe('authentication (attacked from outside)', () => {
 
   describe('tokens the server must refuse with 401 and WWW-Authenticate: Bearer', () => {
     it('accepts a well-formed HS256 token signed with JWT_SECRET_KEY (the forgeries below differ only where named)', async () => {
-      const reply = await me(bearer(forgeToken(claimsFor(viewer.username, 'viewer'))));
+      const reply = await me(bearer(forgeToken(claimsLike(viewerToken))));
       expect(reply.status).toBe(200);
       expect(reply.body.sub).toBe(viewer.username);
     });
@@ -244,7 +244,7 @@ describe('authentication (attacked from outside)', () => {
     });
 
     it('accepts a token signed with JWT_SECRET_KEY_PREVIOUS', async () => {
-      const reply = await me(bearer(forgeToken(claimsFor(viewer.username, 'viewer'), { secret: PREVIOUS_SECRET })));
+      const reply = await me(bearer(forgeToken(claimsLike(viewerToken), { secret: PREVIOUS_SECRET })));
       expect(reply.status).toBe(200);
       expect(reply.body).toMatchObject({ sub: viewer.username, role: 'viewer' });
     });
@@ -405,7 +405,13 @@ describe('authentication (attacked from outside)', () => {
     it('answers /me with sub, role, permissions and auth_method', async () => {
       const viewerMe = await me(bearer(viewerToken));
       expect(viewerMe.status).toBe(200);
-      expect(viewerMe.body).toEqual({ sub: viewer.username, role: 'viewer', permissions: ['alerts:read'], auth_method: 'jwt' });
+      expect(viewerMe.body).toEqual({
+        sub: viewer.username,
+        role: 'viewer',
+        permissions: ['alerts:read'],
+        auth_method: 'jwt',
+        session_id: decodePart(viewerToken, 1).sid,
+      });
       const adminMe = await me(bearer(adminToken));
       expect(adminMe.body).toMatchObject({ sub: ADMIN.username, role: 'admin', auth_method: 'jwt' });
       expect([...adminMe.body.permissions].sort()).toEqual(['alerts:read', 'alerts:write', 'audit:read', 'users:manage']);

@@ -15,6 +15,8 @@ export interface Principal {
   tokenIssuedAt?: number;
   tokenExpiresAt?: number;
   userId?: string;
+  /** Users: the session the token belongs to (its `sid`). */
+  sessionId?: string;
   /** Keys: the record's id and label, and when the key (or a rotated-out secret) stops working. */
   keyId?: string;
   keyPrefix?: string;
@@ -32,7 +34,7 @@ export type AuthFailureReason =
   | 'token_not_yet_valid'
   | 'token_lifetime_too_long'
   | 'missing_claims'
-  | 'token_revoked'
+  | 'session_ended'
   | 'token_issued_before_credential_change'
   | 'unknown_subject'
   | 'user_disabled'

@@ -49,6 +49,7 @@ export class AuthController {
       auth_method: principal.kind === 'api_key' ? 'api_key' : 'jwt',
     };
     if (principal.keyPrefix) view.key_prefix = principal.keyPrefix;
+    if (principal.sessionId) view.session_id = principal.sessionId;
     return view;
   }
 }

@@ -22,4 +22,5 @@ export interface MeView {
   permissions: string[];
   auth_method: 'jwt' | 'api_key';
   key_prefix?: string;
+  session_id?: string;
 }

@@ -9,6 +9,7 @@ import { ApiKeysModule } from '../api-keys/api-keys.module';
 import { AuditModule } from '../audit/audit.module';
 import { AppConfig } from '../config/app-config';
 import { RedisConnection } from '../common/redis.provider';
+import { SessionsModule } from '../sessions/sessions.module';
 import { UsersModule } from '../users/users.module';
 import { User } from '../users/user.entity';
 import { ApiKeyStrategy } from './api-key.strategy';
@@ -26,15 +27,15 @@ import { PasswordChangeService } from './password-change.service';
 import { PasswordGuessLimiter } from './password-guess-limiter';
 import { guessLimitOf } from '../access/guess-limit';
 import { OriginPolicy } from './origin-policy';
-import { RevokedToken } from './revoked-token.entity';
-import { SessionRegistry } from './session-registry';
+import { UserRegistry } from './user-registry';
 import { TokenService } from './token.service';
 
 const MINUTE_MS = 60_000;
 
 @Module({
   imports: [
-    TypeOrmModule.forFeature([User, RevokedToken]),
+    TypeOrmModule.forFeature([User]),
+    SessionsModule,
     AuditModule,
     UsersModule,
     ApiKeysModule,
@@ -54,7 +55,7 @@ const MINUTE_MS = 60_000;
   controllers: [AuthController, PasswordChangeController],
   providers: [
     TokenService,
-    SessionRegistry,
+    UserRegistry,
     CredentialResolver,
     Authenticator,
     CredentialRecheck,
@@ -70,6 +71,6 @@ const MINUTE_MS = 60_000;
     { provide: APP_GUARD, useClass: LoginThrottlerGuard },
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
-  exports: [Authenticator, CredentialRecheck, SessionRegistry],
+  exports: [Authenticator, CredentialRecheck, UserRegistry],
 })
 export class AuthModule {}

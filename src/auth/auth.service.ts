@@ -6,9 +6,11 @@ import type { ClientInfo } from '../common/client-info';
 import { PasswordHasher } from '../users/password-hasher';
 import type { User } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
+import type { AuthMethodUsed } from '../sessions/session.entity';
+import { SessionsService } from '../sessions/sessions.service';
 import { PasswordGuessLimiter } from './password-guess-limiter';
 import type { Principal } from '../access/principal';
-import { SessionRegistry } from './session-registry';
+import { UserRegistry } from './user-registry';
 import { TokenService } from './token.service';
 
 export interface IssuedToken {
@@ -27,7 +29,8 @@ export class AuthService {
     private readonly users: UsersService,
     private readonly hasher: PasswordHasher,
     private readonly tokens: TokenService,
-    private readonly sessions: SessionRegistry,
+    private readonly registry: UserRegistry,
+    private readonly sessions: SessionsService,
     private readonly guesses: PasswordGuessLimiter,
     private readonly audit: AuditRecorder,
     private readonly metrics: MetricsService,
@@ -70,7 +73,7 @@ export class AuthService {
       fail(!found ? 'unknown_user' : !right ? 'wrong_password' : 'user_disabled');
       throw new UnauthorizedException(INVALID_LOGIN);
     }
-    const issued = await this.issueCurrent(found);
+    const issued = await this.signIn(found, client, ['pwd']);
     if (!issued) {
       fail('user_disabled');
       throw new UnauthorizedException(INVALID_LOGIN);
@@ -80,25 +83,27 @@ export class AuthService {
   }
 
   /**
-   * A token for the account as it is now, not as it was when its password check began: a role
-   * change, disabling or deletion that committed meanwhile is read back (the database, then this
-   * instance's registry, which the bus keeps current), so the token is not already dead. null
-   * when the account is gone or disabled.
+   * A new session, and its token, for the account as it is now, not as it was when its password
+   * check began: a role change, disabling or deletion that committed meanwhile is read back (the
+   * database, then this instance's registry, which the bus keeps current), so the token is not
+   * already dead. null when the account is gone or disabled.
    */
-  async issueCurrent(user: Pick<User, 'id' | 'username'>): Promise<IssuedToken | null> {
+  async signIn(user: Pick<User, 'id' | 'username'>, client: ClientInfo, methods: AuthMethodUsed[]): Promise<IssuedToken | null> {
     const current = await this.users.findById(user.id);
     if (!current || current.disabled) return null;
     let state = { role: current.role, tokensValidAfter: current.tokensValidAfter };
+    let issuedAt = 0;
     for (let attempt = 1; ; attempt++) {
-      const issuedAt = await this.firstValidSecond(state.tokensValidAfter);
-      const { token } = this.tokens.issue(current.username, state.role, issuedAt, current.id);
-      const known = await this.sessions.userState(current.username);
+      issuedAt = await this.firstValidSecond(state.tokensValidAfter);
+      const known = await this.registry.userState(current.username);
       if (!known || known.userId !== current.id || known.disabled) return null;
-      if (issuedAt >= known.tokensValidAfter || attempt >= ISSUE_ATTEMPTS) {
-        return { access_token: token, token_type: 'bearer', expires_in: this.tokens.lifetimeSeconds };
-      }
       state = known;
+      if (issuedAt >= known.tokensValidAfter || attempt >= ISSUE_ATTEMPTS) break;
     }
+    const expiresAt = new Date((issuedAt + this.tokens.lifetimeSeconds) * 1000);
+    const session = await this.sessions.create(current.id, expiresAt, client, methods);
+    const { token } = this.tokens.issue(current.username, state.role, issuedAt, current.id, session.id);
+    return { access_token: token, token_type: 'bearer', expires_in: this.tokens.lifetimeSeconds };
   }
 
   /**
@@ -111,8 +116,9 @@ export class AuthService {
     return Math.max(Math.floor(Date.now() / 1000), tokensValidAfter);
   }
 
+  /** Ends the current session: its tokens are refused here at once and on every instance within a second. */
   async logout(principal: Principal, client: ClientInfo): Promise<void> {
-    if (principal.jti && principal.tokenExpiresAt) await this.sessions.denyToken(principal.jti, principal.tokenExpiresAt);
+    await this.sessions.logout(principal, client);
     this.audit.record({ type: 'auth.logout', outcome: 'success', actor: principal.sub, client });
   }
 }

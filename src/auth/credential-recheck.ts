@@ -2,11 +2,13 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import type { Principal } from '../access/principal';
 import { ApiKeysService } from '../api-keys/api-keys.service';
 import { EventBus } from '../database/event-bus';
-import { SessionRegistry } from './session-registry';
+import { LiveSessions } from '../sessions/live-sessions';
+import { SessionsService } from '../sessions/sessions.service';
+import { UserRegistry } from './user-registry';
 import { validityFailure } from './token-validity';
 
 /** Something that may have ended some credentials' validity. */
-export type CredentialNews = { kind: 'user'; userId: string } | { kind: 'token'; jti: string } | { kind: 'key'; keyId: string } | { kind: 'resync' };
+export type CredentialNews = { kind: 'user'; userId: string } | { kind: 'session'; sessionId: string } | { kind: 'key'; keyId: string } | { kind: 'resync' };
 
 /** Still valid (for a key: until when), no longer valid, or undefined: cannot tell now (the store is down). */
 export type RecheckVerdict = { valid: true; keyValidUntil?: number } | { valid: false } | undefined;
@@ -20,13 +22,16 @@ export class CredentialRecheck implements OnModuleInit {
   private readonly listeners = new Set<(news: CredentialNews) => void>();
 
   constructor(
-    private readonly sessions: SessionRegistry,
+    private readonly users: UserRegistry,
+    private readonly sessions: SessionsService,
+    private readonly liveSessions: LiveSessions,
     private readonly apiKeys: ApiKeysService,
     private readonly bus: EventBus,
   ) {}
 
   onModuleInit(): void {
-    this.sessions.onNews((news) => this.tell(news));
+    this.users.onNews((news) => this.tell(news));
+    this.liveSessions.onNews((news) => this.tell(news));
     this.bus.on('api_key.revoked', (event) => this.tell({ kind: 'key', keyId: event.keyId }));
   }
 
@@ -40,8 +45,8 @@ export class CredentialRecheck implements OnModuleInit {
     switch (news.kind) {
       case 'user':
         return principal.kind === 'user' && principal.userId === news.userId;
-      case 'token':
-        return principal.jti === news.jti;
+      case 'session':
+        return principal.sessionId === news.sessionId;
       case 'key':
         return principal.keyId === news.keyId;
       case 'resync':
@@ -55,10 +60,17 @@ export class CredentialRecheck implements OnModuleInit {
       if (validUntil === undefined) return undefined;
       return validUntil === null ? { valid: false } : { valid: true, keyValidUntil: validUntil };
     }
-    const state = await this.sessions.userState(principal.sub).catch(() => undefined);
-    if (state === undefined) return undefined;
-    const token = { uid: principal.userId, iat: principal.tokenIssuedAt ?? 0, jti: principal.jti };
-    return validityFailure(token, state, (jti) => this.sessions.isTokenDenied(jti)) ? { valid: false } : { valid: true };
+    if (!principal.sessionId) return { valid: false };
+    let session;
+    let state;
+    try {
+      session = await this.sessions.check(principal.sessionId);
+      state = session.live ? await this.users.userState(principal.sub) : null;
+    } catch {
+      return undefined;
+    }
+    const token = { uid: principal.userId, iat: principal.tokenIssuedAt ?? 0 };
+    return validityFailure(token, state, session) ? { valid: false } : { valid: true };
   }
 
   private tell(news: CredentialNews): void {

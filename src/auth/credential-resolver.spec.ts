@@ -1,10 +1,14 @@
 import type { ApiKeysService } from '../api-keys/api-keys.service';
 import { CredentialResolver, type CredentialCarrier } from './credential-resolver';
 import type { AuthResult } from '../access/principal';
-import type { SessionRegistry, UserState } from './session-registry';
+import type { SessionCheck } from '../sessions/live-sessions';
+import type { SessionsService } from '../sessions/sessions.service';
+import type { UserRegistry, UserState } from './user-registry';
 import type { TokenClaims, TokenFailure, TokenService, TokenVerification } from './token.service';
 
 const NOW = 1_700_000_000;
+/** Whose each token's session is: the account its token was issued to. */
+const SESSION_OWNERS = new Map<string, string>();
 
 /** Tokens are plain names here: the fake knows which claims, or which failure, each stands for. */
 class FakeTokens {
@@ -12,7 +16,9 @@ class FakeTokens {
   private readonly table = new Map<string, TokenVerification>();
 
   good(token: string, claims: Partial<TokenClaims> = {}): string {
-    this.table.set(token, { ok: true, claims: { sub: 'alice', role: 'analyst', iat: NOW, exp: NOW + 600, jti: `jti-${token}`, ...claims } });
+    const full: TokenClaims = { sub: 'alice', role: 'analyst', iat: NOW, exp: NOW + 600, jti: `jti-${token}`, sid: `sid-${token}`, ...claims };
+    this.table.set(token, { ok: true, claims: full });
+    SESSION_OWNERS.set(full.sid, `id-${full.sub}`);
     return token;
   }
 
@@ -27,17 +33,30 @@ class FakeTokens {
   }
 }
 
+/** Sessions: live and owned by the account their token names, unless ended or given another owner. */
+class FakeLiveSessions {
+  readonly ended = new Set<string>();
+  readonly owners = new Map<string, string>();
+  readonly touched: string[] = [];
+  failing = false;
+
+  async check(sid: string): Promise<SessionCheck> {
+    if (this.failing) throw new Error('connection refused');
+    if (this.ended.has(sid)) return { live: false, why: 'ended' };
+    return { live: true, userId: this.owners.get(sid) ?? SESSION_OWNERS.get(sid) ?? 'nobody' };
+  }
+
+  touch(sid: string): void {
+    this.touched.push(sid);
+  }
+}
+
 class FakeSessions {
   readonly users = new Map<string, UserState>();
-  readonly denied = new Set<string>();
   failing = false;
 
   addUser(username: string, overrides: Partial<UserState> = {}): void {
     this.users.set(username, { userId: `id-${username}`, username, role: 'analyst', disabled: false, tokensValidAfter: 0, version: 1, deleted: false, ...overrides });
-  }
-
-  isTokenDenied(jti: string): boolean {
-    return this.denied.has(jti);
   }
 
   async userState(username: string): Promise<UserState | null> {
@@ -66,16 +85,23 @@ class FakeApiKeys {
 describe('CredentialResolver', () => {
   let tokens: FakeTokens;
   let sessions: FakeSessions;
+  let live: FakeLiveSessions;
   let apiKeys: FakeApiKeys;
   let resolver: CredentialResolver;
 
   beforeEach(() => {
     tokens = new FakeTokens();
     sessions = new FakeSessions();
+    live = new FakeLiveSessions();
     apiKeys = new FakeApiKeys();
     sessions.addUser('alice');
     sessions.addUser('bob', { role: 'viewer' });
-    resolver = new CredentialResolver(tokens as unknown as TokenService, sessions as unknown as SessionRegistry, apiKeys as unknown as ApiKeysService);
+    resolver = new CredentialResolver(
+      tokens as unknown as TokenService,
+      sessions as unknown as UserRegistry,
+      live as unknown as SessionsService,
+      apiKeys as unknown as ApiKeysService,
+    );
   });
 
   const resolve = (carrier: Partial<CredentialCarrier>) => resolver.resolve({ headers: {}, ...carrier });
@@ -180,9 +206,27 @@ describe('CredentialResolver', () => {
       },
     );
 
-    it('refuses a revoked token id as token_revoked, naming its subject', async () => {
-      sessions.denied.add('jti-t');
-      expect(await resolve({ headers: { authorization: `Bearer ${tokens.good('t')}` } })).toEqual({ ok: false, reason: 'token_revoked', method: 'jwt', source: 'bearer', actor: 'alice' });
+    it('refuses a token whose session ended as session_ended, naming its subject', async () => {
+      live.ended.add('sid-t');
+      expect(await resolve({ headers: { authorization: `Bearer ${tokens.good('t')}` } })).toEqual({ ok: false, reason: 'session_ended', method: 'jwt', source: 'bearer', actor: 'alice' });
+    });
+
+    it("refuses a token whose session belongs to another account", async () => {
+      live.owners.set('sid-t', 'id-bob');
+      expect((await resolve({ headers: { authorization: `Bearer ${tokens.good('t')}` } })).ok).toBe(false);
+    });
+
+    it('marks the session seen on success only, and names it on the principal', async () => {
+      const result = await resolve({ headers: { authorization: `Bearer ${tokens.good('t')}` } });
+      expect(result.ok && result.principal.sessionId).toBe('sid-t');
+      live.ended.add('sid-u');
+      await resolve({ headers: { authorization: `Bearer ${tokens.good('u')}` } });
+      expect(live.touched).toEqual(['sid-t']);
+    });
+
+    it('answers credential_store_unavailable when the session store is down', async () => {
+      live.failing = true;
+      expect(await resolve({ headers: { authorization: `Bearer ${tokens.good('t')}` } })).toMatchObject({ ok: false, reason: 'credential_store_unavailable' });
     });
 
     it('refuses a subject that does not exist as unknown_subject', async () => {
@@ -234,6 +278,7 @@ describe('CredentialResolver', () => {
       tokenIssuedAt: NOW,
       tokenExpiresAt: NOW + 60,
       userId: 'id-bob',
+      sessionId: 'sid-t',
     });
   });
 });

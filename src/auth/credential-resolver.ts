@@ -3,7 +3,8 @@ import { Injectable } from '@nestjs/common';
 import { ApiKeysService } from '../api-keys/api-keys.service';
 import { permissionsOf } from '../access/permissions';
 import type { AuthResult, CredentialSource } from '../access/principal';
-import { SessionRegistry } from './session-registry';
+import { UserRegistry } from './user-registry';
+import { SessionsService } from '../sessions/sessions.service';
 import { TokenService } from './token.service';
 import { validityFailure } from './token-validity';
 
@@ -34,7 +35,8 @@ export function bearerTokenOf(authorization: string): string | null {
 export class CredentialResolver {
   constructor(
     private readonly tokens: TokenService,
-    private readonly sessions: SessionRegistry,
+    private readonly users: UserRegistry,
+    private readonly sessions: SessionsService,
     private readonly apiKeys: ApiKeysService,
   ) {}
 
@@ -74,13 +76,16 @@ export class CredentialResolver {
     const { claims } = verified;
     const actor = claims.sub;
     let state;
+    let session;
     try {
-      state = this.sessions.isTokenDenied(claims.jti) ? null : await this.sessions.userState(claims.sub);
+      session = await this.sessions.check(claims.sid);
+      state = session.live ? await this.users.userState(claims.sub) : null;
     } catch {
       return { ok: false, reason: 'credential_store_unavailable', method: 'jwt', actor };
     }
-    const failure = validityFailure(claims, state, (jti) => this.sessions.isTokenDenied(jti));
+    const failure = validityFailure(claims, state, session);
     if (failure || !state) return { ok: false, reason: failure ?? 'unknown_subject', method: 'jwt', actor };
+    this.sessions.touch(claims.sid);
     return {
       ok: true,
       principal: {
@@ -93,6 +98,7 @@ export class CredentialResolver {
         tokenIssuedAt: claims.iat,
         tokenExpiresAt: claims.exp,
         userId: state.userId,
+        sessionId: claims.sid,
       },
     };
   }

@@ -1,9 +1,8 @@
-import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import type { Request } from 'express';
 import { clientInfo } from '../common/client-info';
 import { ChangeOwnPasswordDto } from '../users/users.dto';
-import { AuthCookie } from './auth-cookie';
 import { CurrentPrincipal, RequirePermissions } from '../access/access.decorators';
 import { GuessLimited } from '../access/guess-limit';
 import { PasswordChangeService } from './password-change.service';
@@ -13,23 +12,14 @@ import type { Principal } from '../access/principal';
 @ApiTags('users')
 @Controller('users')
 export class PasswordChangeController {
-  constructor(
-    private readonly passwords: PasswordChangeService,
-    private readonly cookie: AuthCookie,
-  ) {}
+  constructor(private readonly passwords: PasswordChangeService) {}
 
-  /** Any signed-in person; every older token of theirs stops working, and a browser gets a fresh cookie. */
+  /** Any signed-in person; every other session of theirs ends, this one lives on. */
   @Post('me/password')
   @RequirePermissions()
   @GuessLimited('user.password_changed')
   @HttpCode(204)
-  async changeOwnPassword(
-    @Body() dto: ChangeOwnPasswordDto,
-    @CurrentPrincipal() principal: Principal,
-    @Req() req: Request,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<void> {
-    const issued = await this.passwords.changeOwnPassword(principal, dto.current_password, dto.new_password, clientInfo(req));
-    if (issued && principal.source === 'cookie') this.cookie.set(res, issued.access_token, issued.expires_in);
+  changeOwnPassword(@Body() dto: ChangeOwnPasswordDto, @CurrentPrincipal() principal: Principal, @Req() req: Request): Promise<void> {
+    return this.passwords.changeOwnPassword(principal, dto.current_password, dto.new_password, clientInfo(req));
   }
 }

@@ -3,7 +3,7 @@ import { AuditRecorder } from '../audit/audit-recorder';
 import type { ClientInfo } from '../common/client-info';
 import { PasswordHasher } from '../users/password-hasher';
 import { UsersService } from '../users/users.service';
-import { AuthService, IssuedToken } from './auth.service';
+import { SessionsService } from '../sessions/sessions.service';
 import { PasswordGuessLimiter } from './password-guess-limiter';
 import type { Principal } from '../access/principal';
 
@@ -19,12 +19,12 @@ export class PasswordChangeService {
     private readonly users: UsersService,
     private readonly hasher: PasswordHasher,
     private readonly guesses: PasswordGuessLimiter,
-    private readonly auth: AuthService,
+    private readonly sessions: SessionsService,
     private readonly audit: AuditRecorder,
   ) {}
 
-  /** Changes the password; returns a fresh token for the caller (every older token stops working). */
-  async changeOwnPassword(principal: Principal, currentPassword: string, newPassword: string, client: ClientInfo): Promise<IssuedToken | null> {
+  /** Changes the password and ends every other session of the caller; the current one lives on. */
+  async changeOwnPassword(principal: Principal, currentPassword: string, newPassword: string, client: ClientInfo): Promise<void> {
     if (principal.kind !== 'user' || !principal.userId) throw new ForbiddenException('API keys have no password; sign in as a person');
     const userId = principal.userId;
     const fail = (reason: string) => this.audit.record({ type: AUDIT_TYPE, outcome: 'failure', actor: principal.sub, reason, client });
@@ -53,6 +53,6 @@ export class PasswordChangeService {
       throw new ConflictException('the password was changed by another request meanwhile; sign in with the new one');
     }
     this.audit.record({ type: AUDIT_TYPE, outcome: 'success', actor: result.user.username, client });
-    return this.auth.issueCurrent(result.user);
+    await this.sessions.endOwnOthers(principal, client, 'password_changed');
   }
 }

@@ -20,7 +20,8 @@ function forge(payload: Record<string, unknown>, options: { alg?: string; secret
 }
 
 const now = () => Math.floor(Date.now() / 1000);
-const claims = (overrides: Record<string, unknown> = {}) => ({ sub: 'alice', role: 'analyst', iat: now(), exp: now() + 600, jti: randomUUID(), ...overrides });
+const SID = '7f1c2a9e-5b3d-4c8e-9a6f-0d2e4b6a8c1e';
+const claims = (overrides: Record<string, unknown> = {}) => ({ sub: 'alice', role: 'analyst', iat: now(), exp: now() + 600, jti: randomUUID(), sid: SID, ...overrides });
 
 function service(previous?: string): TokenService {
   return new TokenService({ jwtSecret: SECRET, jwtSecretPrevious: previous, jwtExpirySeconds: LIFETIME } as AppConfig);
@@ -30,8 +31,8 @@ describe('TokenService', () => {
   it('issues HS256 tokens with sub, role, iat, exp = iat + lifetime, a unique jti and the account id', () => {
     const tokens = service();
     const issuedAt = now();
-    const first = tokens.issue('alice', 'viewer', issuedAt, 'user-1');
-    const second = tokens.issue('alice', 'viewer', issuedAt, 'user-1');
+    const first = tokens.issue('alice', 'viewer', issuedAt, 'user-1', SID);
+    const second = tokens.issue('alice', 'viewer', issuedAt, 'user-1', SID);
     const decoded = jwt.decode(first.token, { complete: true })!;
     expect(decoded.header).toMatchObject({ alg: 'HS256' });
     expect(decoded.payload).toMatchObject({ sub: 'alice', role: 'viewer', iat: issuedAt, exp: issuedAt + LIFETIME, uid: 'user-1' });
@@ -43,7 +44,7 @@ describe('TokenService', () => {
 
   it('accepts its own tokens and a well-formed HS256 token signed with the current secret', () => {
     const tokens = service();
-    const issued = tokens.issue('alice', 'analyst', now(), 'user-1');
+    const issued = tokens.issue('alice', 'analyst', now(), 'user-1', SID);
     expect(tokens.verify(issued.token)).toEqual({ ok: true, claims: issued.claims });
     const forged = claims();
     expect(tokens.verify(forge(forged))).toEqual({ ok: true, claims: forged });
@@ -82,7 +83,7 @@ describe('TokenService', () => {
     });
 
     it('refuses a token whose payload was changed after signing', () => {
-      const [header, , signature] = service().issue('alice', 'viewer', now(), 'user-1').token.split('.');
+      const [header, , signature] = service().issue('alice', 'viewer', now(), 'user-1', SID).token.split('.');
       const tampered = `${header}.${b64(claims({ role: 'admin' }))}.${signature}`;
       expect(service().verify(tampered)).toEqual({ ok: false, reason: 'bad_signature' });
     });
@@ -104,7 +105,7 @@ describe('TokenService', () => {
     });
 
     it('still signs with the current secret', () => {
-      const { token } = service(PREVIOUS).issue('alice', 'viewer', now(), 'user-1');
+      const { token } = service(PREVIOUS).issue('alice', 'viewer', now(), 'user-1', SID);
       expect(() => jwt.verify(token, SECRET, { algorithms: ['HS256'] })).not.toThrow();
       expect(() => jwt.verify(token, PREVIOUS, { algorithms: ['HS256'] })).toThrow();
     });
@@ -140,7 +141,7 @@ describe('TokenService', () => {
       expect(service().verify(forge(payload))).toEqual({ ok: true, claims: payload });
     });
 
-    it.each(['exp', 'iat', 'jti', 'sub', 'role'])('refuses a token without %s', (claim) => {
+    it.each(['exp', 'iat', 'jti', 'sub', 'role', 'sid'])('refuses a token without %s', (claim) => {
       const payload: Record<string, unknown> = claims();
       delete payload[claim];
       expect(service().verify(forge(payload))).toEqual({ ok: false, reason: 'missing_claims' });
@@ -154,6 +155,8 @@ describe('TokenService', () => {
       ['an empty jti', { jti: '' }],
       ['a numeric account id', { uid: 7 }],
       ['an empty account id', { uid: '' }],
+      ['a session id that is not a UUID', { sid: 'session-1' }],
+      ['a numeric session id', { sid: 1 }],
     ])('refuses %s', (_name, overrides) => {
       expect(service().verify(forge(claims(overrides)))).toEqual({ ok: false, reason: 'missing_claims' });
     });
@@ -191,14 +194,14 @@ describe('TokenService hands jsonwebtoken KeyObjects only', () => {
   });
 
   it('signs with a KeyObject, never a string secret', () => {
-    service(PREVIOUS).issue('alice', 'viewer', now(), 'user-1');
+    service(PREVIOUS).issue('alice', 'viewer', now(), 'user-1', SID);
     expect(sign).toHaveBeenCalledTimes(1);
     expect(sign.mock.calls[0][1]).toBeInstanceOf(KeyObject);
   });
 
   it('verifies with KeyObjects, the current and the previous secret alike, never a string secret', () => {
     const tokens = service(PREVIOUS);
-    expect(tokens.verify(tokens.issue('alice', 'viewer', now(), 'user-1').token).ok).toBe(true);
+    expect(tokens.verify(tokens.issue('alice', 'viewer', now(), 'user-1', SID).token).ok).toBe(true);
     expect(tokens.verify(forge(claims(), { secret: PREVIOUS })).ok).toBe(true);
     expect(tokens.verify(forge(claims(), { secret: OTHER })).ok).toBe(false);
     expect(verify.mock.calls.length).toBeGreaterThanOrEqual(4);
@@ -215,7 +218,7 @@ describe('TokenService remembers verified tokens', () => {
   it('verifies a token once, and still refuses it as expired once its exp has passed', () => {
     const tokens = service();
     const issuedAt = now();
-    const { token, claims: issued } = tokens.issue('alice', 'viewer', issuedAt, 'user-1');
+    const { token, claims: issued } = tokens.issue('alice', 'viewer', issuedAt, 'user-1', SID);
     const verify = jwt.verify as unknown as jest.Mock;
     verify.mockClear();
     expect(tokens.verify(token)).toEqual({ ok: true, claims: issued });
@@ -227,7 +230,7 @@ describe('TokenService remembers verified tokens', () => {
 
   it('does not let a changed signature or payload ride on a remembered token', () => {
     const tokens = service();
-    const { token } = tokens.issue('alice', 'viewer', now(), 'user-1');
+    const { token } = tokens.issue('alice', 'viewer', now(), 'user-1', SID);
     expect(tokens.verify(token).ok).toBe(true);
     const [header, payload, signature] = token.split('.');
     expect(tokens.verify(`${header}.${payload}.${signature.slice(0, -2)}AA`)).toEqual({ ok: false, reason: 'bad_signature' });

@@ -1,6 +1,7 @@
 import { createSecretKey, KeyObject, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import * as jwt from 'jsonwebtoken';
+import { UUID_PATTERN } from '../common/uuid-param.pipe';
 import { AppConfig } from '../config/app-config';
 import { isRole, type Role } from '../access/permissions';
 
@@ -15,6 +16,8 @@ export interface TokenClaims {
    * the token to the account it was issued to. Every token the server issues carries it.
    */
   uid?: string;
+  /** The session the token belongs to: ending the session ends the token. Required. */
+  sid: string;
 }
 
 export type TokenFailure =
@@ -57,8 +60,8 @@ export class TokenService {
     return this.config.jwtExpirySeconds;
   }
 
-  issue(subject: string, role: Role, issuedAt: number, userId: string): { token: string; claims: TokenClaims } {
-    const claims: TokenClaims = { sub: subject, role, iat: issuedAt, exp: issuedAt + this.lifetimeSeconds, jti: randomUUID(), uid: userId };
+  issue(subject: string, role: Role, issuedAt: number, userId: string, sessionId: string): { token: string; claims: TokenClaims } {
+    const claims: TokenClaims = { sub: subject, role, iat: issuedAt, exp: issuedAt + this.lifetimeSeconds, jti: randomUUID(), uid: userId, sid: sessionId };
     const token = jwt.sign(claims, this.signingKey, { algorithm: ALGORITHM });
     return { token, claims };
   }
@@ -98,8 +101,8 @@ export class TokenService {
 
   private checkClaims(payload: string | jwt.JwtPayload): TokenVerification {
     if (typeof payload !== 'object' || payload === null) return { ok: false, reason: 'missing_claims' };
-    const { sub, role, iat, exp, jti, uid } = payload;
-    if (typeof sub !== 'string' || !sub || !isRole(role) || typeof jti !== 'string' || !jti) {
+    const { sub, role, iat, exp, jti, uid, sid } = payload as jwt.JwtPayload & { sid?: unknown };
+    if (typeof sub !== 'string' || !sub || !isRole(role) || typeof jti !== 'string' || !jti || typeof sid !== 'string' || !UUID_PATTERN.test(sid)) {
       return { ok: false, reason: 'missing_claims' };
     }
     if (!Number.isFinite(iat) || !Number.isFinite(exp)) return { ok: false, reason: 'missing_claims' };
@@ -109,7 +112,7 @@ export class TokenService {
     // issued by it (or under a policy since shortened), even if it bears a valid signature.
     if ((exp as number) - (iat as number) > this.config.jwtExpirySeconds) return { ok: false, reason: 'token_lifetime_too_long' };
     if (uid !== undefined && (typeof uid !== 'string' || !uid)) return { ok: false, reason: 'missing_claims' };
-    const claims: TokenClaims = { sub, role, iat: iat as number, exp: exp as number, jti };
+    const claims: TokenClaims = { sub, role, iat: iat as number, exp: exp as number, jti, sid };
     if (uid !== undefined) claims.uid = uid;
     return { ok: true, claims };
   }

@@ -13,6 +13,8 @@ export class AppConfig {
   jwtSecret: string;
   jwtSecretPrevious?: string;
   jwtExpirySeconds: number;
+  /** A session ends after this long without a request; 0: only its expiry ends it. */
+  sessionIdleSeconds: number;
   apiKeyCacheTtlSeconds: number;
   apiKeyCacheMaxEntries: number;
   allowedOrigins: string[];
@@ -62,6 +64,17 @@ class EnvReader {
     const value = Number(raw);
     if (!Number.isFinite(value) || value <= 0) {
       this.errors.push(`${name} must be a positive number`);
+      return fallback;
+    }
+    return value;
+  }
+
+  nonNegativeNumber(name: string, fallback: number): number {
+    const raw = this.string(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(value) || value < 0) {
+      this.errors.push(`${name} must be a number, 0 or more`);
       return fallback;
     }
     return value;
@@ -139,6 +152,7 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
   }
   config.dataDir = path.resolve(read.string('DATA_DIR') ?? './data');
   config.jwtExpirySeconds = Math.round(read.positiveNumber('JWT_EXPIRY_HOURS', 24) * 3600);
+  config.sessionIdleSeconds = Math.round(read.nonNegativeNumber('SESSION_IDLE_MINUTES', 0) * 60);
   config.apiKeyCacheTtlSeconds = read.integer('API_KEY_CACHE_TTL_SECONDS', 30, 0, 86400);
   config.apiKeyCacheMaxEntries = read.integer('API_KEY_CACHE_MAX_ENTRIES', 10000, 1, 10_000_000);
   config.allowedOrigins = parseOrigins(read.string('ALLOWED_ORIGINS'), config.port, read.errors);

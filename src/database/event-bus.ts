@@ -15,7 +15,7 @@ export type BusEvent =
       version: number;
       deleted: boolean;
     }
-  | { type: 'token.revoked'; jti: string; expiresAt: number }
+  | { type: 'session.ended'; sessions: Array<{ id: string; expiresAt: number }> }
   | { type: 'api_key.revoked'; keyId: string; keyHashes: string[] }
   | { type: 'alert.created' | 'alert.updated'; alertId: string; alert?: unknown }
   | { type: 'audit.recorded'; event: unknown };

@@ -4,6 +4,7 @@ import { AuditModule } from '../audit/audit.module';
 import { AdminBootstrap } from './admin-bootstrap';
 import { PasswordHasher } from './password-hasher';
 import { User } from './user.entity';
+import { UserLifecycle } from './user-lifecycle';
 import { UsersController } from './users.controller';
 import { UsersRepository } from './users.repository';
 import { UsersService } from './users.service';
@@ -11,7 +12,7 @@ import { UsersService } from './users.service';
 @Module({
   imports: [TypeOrmModule.forFeature([User]), AuditModule],
   controllers: [UsersController],
-  providers: [UsersRepository, UsersService, PasswordHasher, AdminBootstrap],
-  exports: [UsersService, PasswordHasher],
+  providers: [UsersRepository, UsersService, UserLifecycle, PasswordHasher, AdminBootstrap],
+  exports: [UsersService, UsersRepository, UserLifecycle, PasswordHasher],
 })
 export class UsersModule {}

@@ -5,6 +5,7 @@ import type { ClientInfo } from '../common/client-info';
 import { isUniqueViolation } from '../common/database-errors';
 import { EventBus } from '../database/event-bus';
 import { PasswordHasher } from './password-hasher';
+import { AccessChange, UserLifecycle } from './user-lifecycle';
 import { User } from './user.entity';
 import { CreateUserDto, toUserView, UpdateUserDto, UserView } from './users.dto';
 import { UserChanges, UsersRepository, UserWrites } from './users.repository';
@@ -41,6 +42,7 @@ export class UsersService {
     private readonly hasher: PasswordHasher,
     private readonly bus: EventBus,
     private readonly audit: AuditRecorder,
+    private readonly lifecycle: UserLifecycle,
   ) {}
 
   findByUsername(username: string): Promise<User | null> {
@@ -85,6 +87,9 @@ export class UsersService {
     if (changed.length > 0) {
       await this.announce(user);
       this.audit.record({ type: 'user.updated', outcome: 'success', actor: actor.sub, reason: `${user.username}: ${changed.join(', ')}`, client: actor.client });
+      // Enabling a user takes no access away; every other change ends their sign-ins.
+      const ending = changed.filter((name) => name !== 'disabled' || user.disabled) as AccessChange[];
+      if (ending.length > 0) await this.lifecycle.accessChanged({ user, changes: ending, actor: actor.sub, client: actor.client });
     }
     return toUserView(user);
   }
@@ -98,6 +103,7 @@ export class UsersService {
     });
     await this.announce(user, true);
     this.audit.record({ type: 'user.deleted', outcome: 'success', actor: actor.sub, reason: user.username, client: actor.client });
+    await this.lifecycle.accessChanged({ user, changes: ['deleted'], actor: actor.sub, client: actor.client });
   }
 
   /**
@@ -107,7 +113,8 @@ export class UsersService {
    */
   async replaceOwnPassword(id: string, verifiedHash: string, newHash: string): Promise<OwnPasswordResult> {
     const result = await this.users.writeTransaction(async (writes): Promise<OwnPasswordResult> => {
-      const user = await writes.update(id, { passwordHash: newHash }, nextTokenEpoch(), { passwordHash: verifiedHash, enabled: true });
+      // No token marker: the caller's own session lives on, the others are ended by the caller.
+      const user = await writes.update(id, { passwordHash: newHash }, 0, { passwordHash: verifiedHash, enabled: true });
       if (user) return { ok: true, user };
       const current = await writes.findForUpdate(id);
       return { ok: false, why: !current || current.disabled ? 'account_gone' : 'changed_meanwhile' };

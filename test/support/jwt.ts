@@ -33,3 +33,12 @@ export function tamper(token: string, changes: Record<string, unknown>): string 
   const [header, , signature] = token.split('.');
   return `${header}.${b64({ ...decodePart(token, 1), ...changes })}.${signature}`;
 }
+
+/**
+ * Claims the server would accept, taken from a token it issued (same user, account and session),
+ * freshly dated: for forging a token that differs from a real one only where a test says.
+ */
+export function claimsLike(issued: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const { sub, role, uid, sid } = decodePart(issued, 1);
+  return claimsFor(sub, role, { uid, sid, ...overrides });
+}

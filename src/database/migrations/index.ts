@@ -4,6 +4,7 @@ import { CreateApiKeys1764370000002 } from './1764370000002-CreateApiKeys';
 import { CreateAlerts1764370000003 } from './1764370000003-CreateAlerts';
 import { AddAuditRequestId1764370000004 } from './1764370000004-AddAuditRequestId';
 import { AccessRemovalIsFinal1764370000005 } from './1764370000005-AccessRemovalIsFinal';
+import { CreateSessions1764370000006 } from './1764370000006-CreateSessions';
 
 /** Every migration, in order; the app runs them at start-up. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   CreateAlerts1764370000003,
   AddAuditRequestId1764370000004,
   AccessRemovalIsFinal1764370000005,
+  CreateSessions1764370000006,
 ];

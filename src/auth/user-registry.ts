@@ -1,11 +1,10 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { MoreThan, Raw, Repository } from 'typeorm';
+import { Repository } from 'typeorm';
 import { usernameKey } from '../common/username-key';
 import { EventBus } from '../database/event-bus';
 import { User } from '../users/user.entity';
 import type { Role } from '../access/permissions';
-import { RevokedToken } from './revoked-token.entity';
 
 export interface UserState {
   userId: string;
@@ -19,44 +18,36 @@ export interface UserState {
   deleted: boolean;
 }
 
-/** What changed in the registry: one user's state, one denied token, or everything (a resync). */
-export type RegistryNews = { kind: 'user'; userId: string } | { kind: 'token'; jti: string } | { kind: 'resync' };
+/** What changed in the registry: one user's state, or everything (a resync). */
+export type RegistryNews = { kind: 'user'; userId: string } | { kind: 'resync' };
 
-const PRUNE_INTERVAL_MS = 60_000;
 const MAX_UNKNOWN_SUBJECTS = 10_000;
 const UNKNOWN_SUBJECT_TTL_MS = 5_000;
 
 /**
- * What the JWT hot path needs, held in memory: each user's state and the denied token ids. Loaded
+ * What the JWT hot path needs of users, held in memory: each user's current state. Loaded
  * at start, kept current by the event bus (every instance within a second), reloaded after the bus
  * reconnects. A JWT request therefore makes no database query once warm.
  */
 @Injectable()
-export class SessionRegistry implements OnModuleInit, OnApplicationShutdown {
-  private readonly logger = new Logger(SessionRegistry.name);
+export class UserRegistry implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(UserRegistry.name);
   /** By username key, the newest state heard of; a deleted account stays as a tombstone. */
   private users = new Map<string, UserState>();
   /** Accounts deleted (by id): no later news brings them back. */
   private readonly deletedIds = new Set<string>();
-  private deniedTokens = new Map<string, number>();
   private readonly unknownSubjects = new Map<string, number>();
   private readonly listeners = new Set<(news: RegistryNews) => void>();
-  private pruneTimer?: NodeJS.Timeout;
   private unsubscribe: Array<() => void> = [];
 
   constructor(
     @InjectRepository(User) private readonly userRepository: Repository<User>,
-    @InjectRepository(RevokedToken) private readonly revokedTokens: Repository<RevokedToken>,
     private readonly bus: EventBus,
   ) {}
 
   async onModuleInit(): Promise<void> {
     this.unsubscribe = [
       this.bus.on('user.changed', (event) => this.applyUserState(event)),
-      this.bus.on('token.revoked', (event) => {
-        this.deniedTokens.set(event.jti, event.expiresAt);
-        this.tell({ kind: 'token', jti: event.jti });
-      }),
       this.bus.onResync(
         () =>
           void this.reload().then(
@@ -66,21 +57,15 @@ export class SessionRegistry implements OnModuleInit, OnApplicationShutdown {
       ),
     ];
     await this.reload();
-    this.pruneTimer = setInterval(() => void this.prune(), PRUNE_INTERVAL_MS);
-    this.pruneTimer.unref();
   }
 
   onApplicationShutdown(): void {
-    clearInterval(this.pruneTimer);
     for (const unsubscribe of this.unsubscribe) unsubscribe();
   }
 
   async reload(): Promise<void> {
-    const [users, revoked] = await Promise.all([
-      this.userRepository.find(),
-      this.revokedTokens.find({ where: { expiresAt: MoreThan(new Date()) } }),
-    ]);
-    const fresh = new Map(users.map((user) => [usernameKey(user.username), SessionRegistry.stateOf(user)]));
+    const users = await this.userRepository.find();
+    const fresh = new Map(users.map((user) => [usernameKey(user.username), UserRegistry.stateOf(user)]));
     // Kept from memory: deletions (final), and states newer than the read (committed while it ran).
     for (const [key, known] of this.users) {
       const loaded = fresh.get(key);
@@ -88,7 +73,6 @@ export class SessionRegistry implements OnModuleInit, OnApplicationShutdown {
       if (newer || (known.deleted && (!loaded || loaded.userId === known.userId))) fresh.set(key, known);
     }
     this.users = fresh;
-    this.deniedTokens = new Map(revoked.map((token) => [token.jti, Math.floor(token.expiresAt.getTime() / 1000)]));
     this.unknownSubjects.clear();
   }
 
@@ -152,28 +136,8 @@ export class SessionRegistry implements OnModuleInit, OnApplicationShutdown {
       return null;
     }
     // Through the same rule as bus news: an event that arrived during the query may be newer.
-    this.applyUserState(SessionRegistry.stateOf(user));
+    this.applyUserState(UserRegistry.stateOf(user));
     const state = this.users.get(key);
     return state && !state.deleted ? state : null;
-  }
-
-  isTokenDenied(jti: string): boolean {
-    return this.deniedTokens.has(jti);
-  }
-
-  /** Denies a token id until it expires, here at once and on every instance via the bus. */
-  async denyToken(jti: string, expiresAt: number): Promise<void> {
-    await this.revokedTokens.upsert({ jti, expiresAt: new Date(expiresAt * 1000) }, ['jti']);
-    await this.bus.publish({ type: 'token.revoked', jti, expiresAt });
-  }
-
-  private async prune(): Promise<void> {
-    const now = Math.floor(Date.now() / 1000);
-    for (const [jti, expiresAt] of this.deniedTokens) if (expiresAt <= now) this.deniedTokens.delete(jti);
-    try {
-      await this.revokedTokens.delete({ expiresAt: Raw((column) => `${column} <= now()`) });
-    } catch (error) {
-      this.logger.warn(`could not prune revoked tokens: ${(error as Error).message}`);
-    }
   }
 }

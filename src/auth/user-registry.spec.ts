@@ -1,8 +1,7 @@
 import type { Repository } from 'typeorm';
 import { InProcessEventBus } from '../database/event-bus';
 import type { User } from '../users/user.entity';
-import type { RevokedToken } from './revoked-token.entity';
-import { SessionRegistry, type UserState } from './session-registry';
+import { UserRegistry, type UserState } from './user-registry';
 
 function userRow(overrides: Partial<User> = {}): User {
   return {
@@ -20,10 +19,10 @@ function userRow(overrides: Partial<User> = {}): User {
   } as User;
 }
 
-describe('SessionRegistry: which news of a user it believes', () => {
+describe('UserRegistry: which news of a user it believes', () => {
   let rows: User[];
-  let registry: SessionRegistry;
-  const state = (overrides: Partial<UserState>): UserState => ({ ...SessionRegistry.stateOf(userRow()), ...overrides });
+  let registry: UserRegistry;
+  const state = (overrides: Partial<UserState>): UserState => ({ ...UserRegistry.stateOf(userRow()), ...overrides });
 
   beforeEach(async () => {
     rows = [userRow()];
@@ -31,8 +30,7 @@ describe('SessionRegistry: which news of a user it believes', () => {
       find: async () => rows,
       findOne: async ({ where }: { where: { usernameKey: string } }) => rows.find((row) => row.usernameKey === where.usernameKey) ?? null,
     } as unknown as Repository<User>;
-    const revoked = { find: async () => [] } as unknown as Repository<RevokedToken>;
-    registry = new SessionRegistry(users, revoked, new InProcessEventBus());
+    registry = new UserRegistry(users, new InProcessEventBus());
     await registry.reload();
   });
 
