@@ -80,9 +80,4 @@ export class SessionsRepository {
       [seen.map(([id]) => id), seen.map(([, at]) => at.toISOString())],
     );
   }
-
-  /** Forgets sessions that ended or expired more than `days` ago. */
-  async prune(days: number): Promise<void> {
-    await this.dataSource.query(`DELETE FROM "sessions" WHERE "expires_at" < now() - make_interval(days => $1)`, [days]);
-  }
 }
