@@ -7,12 +7,14 @@ import * as keys from './js/keys.js';
 import * as users from './js/users.js';
 import * as audit from './js/audit.js';
 import * as account from './js/account.js';
+import * as sessions from './js/sessions.js';
 
 const PAGES = {
   alerts: { module: alerts, permission: 'alerts:read' },
   keys: { module: keys, permission: 'users:manage' },
   users: { module: users, permission: 'users:manage' },
   audit: { module: audit, permission: 'audit:read' },
+  sessions: { module: sessions },
   account: { module: account },
 };
 

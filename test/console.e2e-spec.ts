@@ -22,6 +22,10 @@ const SCREENSHOTS = path.join(ROOT, '.tmp', 'console-screenshots');
 const XSS_TITLE = '<img src=x onerror=alert(1)>';
 const APP_ENV = { LOGIN_MAX_FAILURES_PER_USER: '3', LOGIN_MAX_PER_IP: '200' };
 const VIEWER = { username: 'viewer@console.test', password: 'viewer-password-123' };
+const ROAMER = { username: 'roamer@console.test', password: 'roamer-password-123' };
+const FIREFOX_ON_WINDOWS = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0';
+/** UPDATE_DOCS_SCREENSHOTS=1 also writes the screenshots the documentation shows (docs/*.png). */
+const DOCS_SCREENSHOTS = process.env.UPDATE_DOCS_SCREENSHOTS === '1';
 
 interface ConsoleApp {
   origin: string;
@@ -89,8 +93,8 @@ describe('SOC console in a real browser', () => {
     }
   });
 
-  async function openConsole(): Promise<Watched> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  async function openConsole(options: { userAgent?: string } = {}): Promise<Watched> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, userAgent: options.userAgent });
     const page = await context.newPage();
     page.setDefaultTimeout(10_000);
     const watched: Watched = { page, context, cspViolations: [], pageErrors: [], dialogs: [] };
@@ -392,5 +396,207 @@ describe('SOC console in a real browser', () => {
     // The limit may be per username: another username may try again.
     await page.fill('#signin-username', ADMIN.username);
     expect(await page.isDisabled('#signin-submit')).toBe(false);
+  });
+
+  // ------------------------------------------------------------------ sessions
+
+  describe('sessions', () => {
+    let roamerId: string;
+    const cookieOf = async (watched: Watched) => (await watched.context.cookies()).find((c) => c.name === 'access_token')?.value;
+    const meWith = async (token: string | undefined) => (await call(server.origin, 'GET', '/api/v1/auth/me', { headers: { cookie: `access_token=${token}` } })).status;
+
+    /** A device of the roamer: signed in, on the live alerts page with its socket open. */
+    async function roamerDevice(userAgent?: string, existing?: Watched): Promise<Watched> {
+      const device = existing ?? (await openConsole({ userAgent }));
+      await signIn(device.page, ROAMER.username, ROAMER.password);
+      await device.page.locator('#console-view').waitFor({ state: 'visible' });
+      await socketLive(device.page);
+      return device;
+    }
+
+    /** The live-alerts socket is open (its badge may be on a page not shown). */
+    const socketLive = (page: Page) => page.locator('#conn-state[data-state="live"]').waitFor({ state: 'attached' });
+
+    async function backAtSignIn(device: Watched): Promise<void> {
+      await device.page.locator('#signin-view').waitFor({ state: 'visible', timeout: 8000 });
+      expect(await device.page.isVisible('#console-view')).toBe(false);
+    }
+
+    let here: Watched;
+    let firefox: Watched;
+    let hostile: Watched;
+
+    beforeAll(async () => {
+      roamerId = (await createUser(server.origin, adminToken, ROAMER.username, 'analyst', ROAMER.password)).id;
+    });
+
+    it('lists my sessions on every device, marks this device, and shows a hostile user agent as text', async () => {
+      here = await roamerDevice();
+      firefox = await roamerDevice(FIREFOX_ON_WINDOWS);
+      hostile = await roamerDevice(XSS_TITLE);
+      const { page } = here;
+      await page.evaluate(() => {
+        (window as any).__xss = false;
+        (window as any).alert = () => ((window as any).__xss = true);
+      });
+
+      expect(await page.isVisible('#nav a[data-view="sessions"]')).toBe(true);
+      await page.click('#nav a[data-view="sessions"]');
+      await page.locator('#view-sessions').waitFor({ state: 'visible' });
+      const rows = page.locator('#sessions-body tr.session-row');
+      await page.waitForFunction(() => document.querySelectorAll('#sessions-body tr.session-row').length === 3);
+      expect(await page.title()).toBe('Sessions · AuroraSOC');
+
+      // This device first, and only it is marked.
+      const current = page.locator('#sessions-body tr[data-current="true"]');
+      expect(await current.count()).toBe(1);
+      expect(await rows.first().getAttribute('data-current')).toBe('true');
+      expect(await current.locator('.pill-current').textContent()).toBe('This device');
+      expect(await page.locator('#sessions-body .pill-current').count()).toBe(1);
+      expect(await current.locator('.device-name').textContent()).toBe('Chrome on Linux');
+      expect(await current.textContent()).toContain('active now');
+      expect(await page.textContent('#sessions-summary')).toBe('You are signed in on this device and 2 others.');
+
+      const listed = await call(server.origin, 'GET', '/api/v1/auth/sessions', { headers: { cookie: `access_token=${await cookieOf(here)}` } });
+      expect(listed.status).toBe(200);
+      expect(listed.body.filter((s: { current: boolean }) => s.current)).toHaveLength(1);
+      expect(await current.getAttribute('data-id')).toBe(listed.body.find((s: { current: boolean }) => s.current).id);
+
+      // The others: device from the user agent, address, sign-in method, times.
+      const firefoxRow = page.locator('#sessions-body tr.session-row', { has: page.locator('.device-name:text-is("Firefox on Windows")') });
+      expect(await firefoxRow.locator('.ip').textContent()).toBe('127.0.0.1');
+      expect(await firefoxRow.locator('.methods').textContent()).toBe('password');
+      expect(await firefoxRow.locator('td.when').first().locator('.sub').textContent()).toMatch(/^(just now|\d+ min ago)$/);
+      expect(await firefoxRow.locator('td.when').last().locator('.sub').textContent()).toMatch(/^in \d+ (h|min|days?)$/);
+      expect(await firefoxRow.locator('td.when').nth(1).textContent()).toMatch(/^(just now|\d+ min ago)$/);
+      expect(await page.getByRole('button', { name: 'Sign out Firefox on Windows, 127.0.0.1', exact: true }).count()).toBe(1);
+      expect(await page.getByRole('button', { name: 'Sign out this device, Chrome on Linux, 127.0.0.1', exact: true }).count()).toBe(1);
+
+      // The attacker-chosen user agent is text: no element made of it, no script run.
+      const hostileRow = page.locator('#sessions-body tr.session-row', { has: page.locator(`.device-name:text-is("${XSS_TITLE}")`) });
+      expect(await hostileRow.count()).toBe(1);
+      expect(await hostileRow.locator('.device-name').getAttribute('title')).toBe(XSS_TITLE);
+      expect(await page.getByRole('button', { name: `Sign out ${XSS_TITLE}, 127.0.0.1`, exact: true }).count()).toBe(1);
+      expect(await page.locator('img').count()).toBe(0);
+      await page.waitForTimeout(200);
+      expect(await page.evaluate(() => (window as any).__xss)).toBe(false);
+
+      await shot(page, '10-sessions');
+      if (DOCS_SCREENSHOTS) {
+        const box = (await page.locator('#view-sessions').boundingBox())!;
+        await page.screenshot({ path: path.join(ROOT, 'docs', 'console-sessions.png'), clip: { x: 0, y: 0, width: 1280, height: Math.ceil(box.y + box.height + 24) } });
+      }
+    });
+
+    it('"Sign out" on another device’s row ends that session: its socket closes (4401) and it is back at sign-in', async () => {
+      const { page } = here;
+      const firefoxToken = await cookieOf(firefox);
+      expect(await meWith(firefoxToken)).toBe(200);
+      const button = page.getByRole('button', { name: 'Sign out Firefox on Windows, 127.0.0.1', exact: true });
+      await button.click();
+      await backAtSignIn(firefox);
+      expect(await firefox.page.textContent('#signin-message')).toMatch(/session has ended/);
+      expect(await meWith(firefoxToken)).toBe(401);
+
+      await page.waitForFunction(() => document.querySelectorAll('#sessions-body tr.session-row').length === 2);
+      expect(await page.locator('#sessions-body .device-name:text-is("Firefox on Windows")').count()).toBe(0);
+      expect(await page.textContent('#flash')).toBe('Signed out Firefox on Windows, 127.0.0.1.');
+      expect(await page.evaluate(() => document.activeElement?.id)).toBe('sessions-summary');
+      expect(await page.isVisible('#console-view')).toBe(true);
+      expect(await meWith(await cookieOf(here))).toBe(200);
+      expect(await meWith(await cookieOf(hostile))).toBe(200);
+    });
+
+    it('"Sign out everywhere else" (confirmed) ends every other session and keeps this one', async () => {
+      const { page } = here;
+      await roamerDevice(undefined, firefox);
+      await page.click('#sessions-refresh');
+      await page.waitForFunction(() => document.querySelectorAll('#sessions-body tr.session-row').length === 3);
+
+      // Cancel first: nothing ends.
+      await page.click('#sessions-end-others');
+      await page.locator('#confirm-dialog').waitFor({ state: 'visible' });
+      expect(await page.textContent('#confirm-text')).toContain('all 2 other sessions');
+      await page.click('#confirm-cancel');
+      expect(await meWith(await cookieOf(firefox))).toBe(200);
+
+      const hostileToken = await cookieOf(hostile);
+      await page.click('#sessions-end-others');
+      await page.click('#confirm-ok');
+      // One learns it from its live socket, the other on its next request (a reload).
+      await backAtSignIn(firefox);
+      expect(await meWith(hostileToken)).toBe(401);
+      await hostile.page.reload();
+      await backAtSignIn(hostile);
+
+      await page.waitForFunction(() => document.querySelectorAll('#sessions-body tr.session-row').length === 1);
+      expect(await page.locator('#sessions-body tr[data-current="true"]').count()).toBe(1);
+      expect(await page.textContent('#sessions-summary')).toBe('You are signed in on this device only.');
+      expect(await page.isDisabled('#sessions-end-others')).toBe(true);
+      expect(await page.isVisible('#console-view')).toBe(true);
+      // This device's own socket stayed open.
+      await page.waitForTimeout(300);
+      expect(await page.getAttribute('#conn-state', 'data-state')).toBe('live');
+    });
+
+    it('"Sign out" on this device’s row signs the console out', async () => {
+      const { page } = here;
+      const token = await cookieOf(here);
+      await page.getByRole('button', { name: 'Sign out this device, Chrome on Linux, 127.0.0.1', exact: true }).click();
+      await backAtSignIn(here);
+      expect(await page.textContent('#signin-message')).toBe('You have signed out of this device.');
+      expect(await meWith(token)).toBe(401);
+      await page.reload();
+      await page.locator('#signin-view').waitFor({ state: 'visible' });
+    });
+
+    it('an admin sees a user’s sessions on the users page and ends them all (confirmed): that browser returns to sign-in', async () => {
+      await roamerDevice(undefined, here);
+      await roamerDevice(undefined, firefox);
+      const { page } = admin;
+      await page.reload();
+      await signIn(page, ADMIN.username, ADMIN.password);
+      await page.locator('#console-view').waitFor({ state: 'visible' });
+      await page.click('#nav a[data-view="users"]');
+      const row = page.locator(`#users-body tr.user-row[data-username="${ROAMER.username}"]`);
+      const toggle = row.locator('button.sessions-toggle');
+      await row.locator('.sessions-count:text-is("2 sessions")').waitFor();
+      expect(await toggle.getAttribute('aria-expanded')).toBe('false');
+      expect(await page.getByRole('button', { name: `2 sessions of ${ROAMER.username}` }).count()).toBe(1);
+
+      await toggle.click();
+      expect(await toggle.getAttribute('aria-expanded')).toBe('true');
+      const panel = page.locator(`#user-sessions-${roamerId}`);
+      await panel.locator('tr.session-row').nth(1).waitFor();
+      expect(await panel.locator('tr.session-row').count()).toBe(2);
+      expect(await panel.locator('.device-name').allTextContents()).toEqual(['Firefox on Windows', 'Chrome on Linux']);
+      expect(await panel.locator('.pill-current').count()).toBe(0);
+      await shot(page, '11-users-sessions');
+
+      const endAll = page.getByRole('button', { name: `End all sessions of ${ROAMER.username}`, exact: true });
+      await endAll.click();
+      expect(await page.textContent('#confirm-text')).toContain(`End all 2 sessions of ${ROAMER.username}?`);
+      await page.click('#confirm-cancel');
+      expect(await meWith(await cookieOf(here))).toBe(200);
+
+      await endAll.click();
+      await page.click('#confirm-ok');
+      await backAtSignIn(here);
+      await backAtSignIn(firefox);
+      expect(await here.page.textContent('#signin-message')).toMatch(/session has ended/);
+      await row.locator('.sessions-count:text-is("0 sessions")').waitFor();
+      expect(await panel.textContent()).toContain(`${ROAMER.username} is not signed in anywhere.`);
+      expect(await page.isDisabled(`#user-sessions-${roamerId} .end-user-sessions`)).toBe(true);
+      expect(await page.evaluate(() => document.activeElement?.classList.contains('sessions-toggle'))).toBe(true);
+      const left = await call(server.origin, 'GET', `/api/v1/users/${roamerId}/sessions`, { headers: bearer(adminToken) });
+      expect(left.status).toBe(200);
+      expect(left.body).toEqual([]);
+
+      // The admin's own row points to the Sessions page instead of ending them here.
+      const own = page.locator(`#users-body tr.user-row[data-username="${ADMIN.username}"]`);
+      await own.locator('button.sessions-toggle').click();
+      await page.locator('#users-body tr.user-sessions a[href="#/sessions"]').waitFor();
+      expect(await page.locator('#users-body tr.user-sessions .pill-current').count()).toBe(1);
+    });
   });
 });

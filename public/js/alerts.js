@@ -129,7 +129,7 @@ function connect() {
       // The socket's credential died. Changing one's own password does that too, while the
       // browser already holds a fresh cookie: only a refused /auth/me means signed out.
       setConnection('reconnecting', 'Checking the session…');
-      void reconnect('Your session has ended (expired, revoked or disabled). Please sign in again.');
+      void reconnect('Your session has ended (signed out elsewhere, expired, or your access changed). Please sign in again.');
       return;
     }
     scheduleReconnect(event.code === 1001 ? 'The server is restarting.' : 'Connection lost.');

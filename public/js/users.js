@@ -1,9 +1,16 @@
-// Users (users:manage): list, create, change role, disable/enable, delete.
+// Users (users:manage): list, create, change role, disable/enable, delete; see and end a user's sessions.
 import { ApiError, del, get, patch, post } from './api.js';
 import { $, busy, clear, confirmAction, h, message, time } from './dom.js';
+import { deviceCell, failure, ipCell, lastSeenCell, methodsCell, whenCell } from './sessions.js';
 
 const ROLES = ['admin', 'analyst', 'operator', 'viewer'];
+const SESSION_FETCHES = 4; // at most this many session lists requested at once
 let session = null;
+let loadSeq = 0;
+/** Users whose session list is open: it stays open when the table is drawn again. */
+const expanded = new Set();
+/** user id → the row's session widgets (button, panel) and the last list fetched. */
+const sessionViews = new Map();
 
 export function init(current) {
   session = current;
@@ -18,14 +25,21 @@ export function enter(current) {
 }
 
 export function reset() {
+  loadSeq += 1;
+  expanded.clear();
+  sessionViews.clear();
   clear($('users-body'));
   $('user-form').reset();
   message($('user-form-message'), '');
 }
 
 async function load() {
+  const seq = ++loadSeq;
   try {
-    render(await get('/users'));
+    const users = await get('/users');
+    if (seq !== loadSeq) return;
+    render(users);
+    void loadSessionCounts(seq);
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) return;
     session.flash(`Could not load users: ${error.message}`);
@@ -34,6 +48,7 @@ async function load() {
 
 function render(users) {
   const body = clear($('users-body'));
+  sessionViews.clear();
   const sorted = [...users].sort((a, b) => String(a.username).localeCompare(String(b.username)));
   for (const user of sorted) {
     const self = user.username === session.me?.sub;
@@ -50,16 +65,160 @@ function render(users) {
     actions.append(toggle, remove);
     if (self) actions.title = 'You cannot change your own account here';
 
+    const panelId = `user-sessions-${user.id}`;
+    const open = expanded.has(user.id);
+    const sessionsButton = h('button', {
+      type: 'button',
+      class: ['small', 'ghost', 'sessions-toggle'],
+      'aria-expanded': String(open),
+      'aria-controls': panelId,
+    },
+    h('span', { class: 'sessions-count', text: 'Sessions' }),
+    h('span', { class: 'visually-hidden', text: ` of ${user.username}` }),
+    h('span', { class: 'chevron', 'aria-hidden': 'true', text: open ? '▴' : '▾' }));
+    const panel = h('tr', { class: 'user-sessions', id: panelId, dataset: { for: user.username } });
+    panel.hidden = !open;
+    const view = { user, self, toggle: sessionsButton, panel, sessions: null, error: null };
+    sessionViews.set(user.id, view);
+    sessionsButton.addEventListener('click', () => toggleSessions(view));
+    renderSessions(view);
+
     body.append(
       h('tr', { class: ['user-row', user.disabled && 'disabled'], dataset: { id: user.id, username: user.username } },
         h('td', { text: user.username }, self ? h('span', { class: 'sub', text: 'you' }) : null),
         h('td', {}, roleSelect),
         h('td', {}, h('span', { class: ['pill', user.disabled ? 'pill-bad' : 'pill-ok'], text: user.disabled ? 'disabled' : 'active' })),
         h('td', {}, time(user.created_at)),
+        h('td', { class: 'sessions-cell' }, sessionsButton),
         actions,
       ),
+      panel,
     );
   }
+}
+
+// ---------------------------------------------------------------- a user's sessions
+
+/** Fetch every listed user's sessions, a few at a time, to show the counts. */
+async function loadSessionCounts(seq) {
+  const queue = [...sessionViews.values()];
+  const worker = async () => {
+    while (queue.length && seq === loadSeq) await loadSessions(queue.shift(), seq);
+  };
+  await Promise.all(Array.from({ length: SESSION_FETCHES }, worker));
+}
+
+async function loadSessions(view, seq = loadSeq) {
+  try {
+    const sessions = await get(`/users/${encodeURIComponent(view.user.id)}/sessions`);
+    if (seq !== loadSeq) return;
+    view.sessions = Array.isArray(sessions) ? sessions : [];
+    view.error = null;
+  } catch (error) {
+    if (seq !== loadSeq) return;
+    if (error instanceof ApiError && error.status === 401) return;
+    view.error = `Could not load the sessions of ${view.user.username}: ${failure(error)}`;
+  }
+  renderSessions(view);
+}
+
+function toggleSessions(view) {
+  const open = !expanded.has(view.user.id);
+  if (open) expanded.add(view.user.id);
+  else expanded.delete(view.user.id);
+  view.toggle.setAttribute('aria-expanded', String(open));
+  view.toggle.querySelector('.chevron').textContent = open ? '▴' : '▾';
+  view.panel.hidden = !open;
+  renderSessions(view);
+  // Opening shows the list as it is now, not as it was when the page loaded.
+  if (open) void loadSessions(view);
+}
+
+function countText(sessions) {
+  if (!sessions) return 'Sessions';
+  if (sessions.length === 0) return '0 sessions';
+  return `${sessions.length} session${sessions.length === 1 ? '' : 's'}`;
+}
+
+function renderSessions(view) {
+  const { user, self, panel, sessions } = view;
+  view.toggle.querySelector('.sessions-count').textContent = view.error && !sessions ? 'Sessions (?)' : countText(sessions);
+  // A closed list holds nothing (its text would otherwise be part of the table's text).
+  if (!expanded.has(user.id)) {
+    panel.replaceChildren();
+    return;
+  }
+  const cell = h('td', { colspan: '6' });
+  panel.replaceChildren(cell);
+  const box = h('div', { class: 'user-sessions-box' });
+  cell.append(box);
+  const head = h('div', { class: 'user-sessions-head' }, h('h3', { text: `Sessions of ${user.username}` }));
+  box.append(head);
+  if (view.error) box.append(h('p', { class: ['message', 'error'], role: 'alert', text: view.error }));
+  if (!sessions) {
+    if (!view.error) box.append(h('p', { class: 'muted', text: 'Loading…' }));
+    return;
+  }
+  if (self) {
+    head.append(h('a', { href: '#/sessions', class: 'small-link', text: 'These include this browser: manage them on your Sessions page' }));
+  } else {
+    const endAll = h('button', {
+      type: 'button',
+      class: ['small', 'danger', 'end-user-sessions'],
+      'aria-label': `End all sessions of ${user.username}`,
+      disabled: sessions.length === 0,
+      text: 'End all sessions',
+    });
+    endAll.addEventListener('click', () => void endAllSessions(view, endAll));
+    head.append(endAll);
+  }
+  if (sessions.length === 0) {
+    box.append(h('p', { class: 'muted', text: `${user.username} is not signed in anywhere.` }));
+    return;
+  }
+  const now = Date.now();
+  const rows = sessions.map((item) => {
+    const current = self && Boolean(item.current);
+    return h('tr', { class: ['session-row', current && 'current'], dataset: { id: String(item.id) } },
+      deviceCell(item, { current }),
+      ipCell(item),
+      methodsCell(item),
+      whenCell(item.created_at, now),
+      lastSeenCell(item, { current, now }),
+      whenCell(item.expires_at, now),
+    );
+  });
+  box.append(
+    h('table', { class: ['grid', 'nested'] },
+      h('caption', { class: 'visually-hidden', text: `Sessions of ${user.username}, newest first` }),
+      h('thead', {}, h('tr', {}, ...['Device', 'IP address', 'Signed in with', 'Signed in', 'Last seen', 'Expires'].map((name) => h('th', { scope: 'col', text: name })))),
+      h('tbody', {}, ...rows),
+    ),
+  );
+}
+
+async function endAllSessions(view, button) {
+  const { user } = view;
+  const count = view.sessions?.length ?? 0;
+  const ok = await confirmAction(
+    `End all ${count === 1 ? 'the one session' : `${count} sessions`} of ${user.username}? They are signed out everywhere at once and have to sign in again.`,
+    'End all sessions',
+  );
+  if (!ok) return;
+  await busy(button, async () => {
+    try {
+      await del(`/users/${encodeURIComponent(user.id)}/sessions`);
+      session.flash(`${user.username} is signed out everywhere.`, 'ok');
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) return;
+      if (error instanceof ApiError && error.status === 404) session.flash(`${user.username} no longer exists.`);
+      else session.flash(`Could not end the sessions of ${user.username}: ${failure(error)}`);
+    }
+  });
+  if (!session.me) return;
+  await loadSessions(view);
+  // The list (and the button) were drawn again: keep the keyboard near where it was.
+  if (view.toggle.isConnected) view.toggle.focus();
 }
 
 async function create(event) {
