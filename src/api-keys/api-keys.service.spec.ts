@@ -302,6 +302,13 @@ describe(ApiKeysService.name, () => {
       await expect(sut.authenticate(oldSecret)).resolves.toEqual({ ok: false, reason: 'api_key_revoked', method: 'api_key', actor: 'ak_000000000001' });
     });
 
+    it("refuses a rotated-out secret of a key that has itself expired as 'api_key_expired'", async () => {
+      repo.addKey({ expiresAt: new Date(T0) });
+      const oldSecret = repo.addGraceSecret('k1', T0 + 60_000);
+
+      await expect(sut.authenticate(oldSecret)).resolves.toMatchObject({ ok: false, reason: 'api_key_expired' });
+    });
+
     it('shares one lookup between concurrent misses of one key', async () => {
       const rawKey = repo.addKey();
       const release = repo.holdLookups();

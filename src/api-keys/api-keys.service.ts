@@ -110,7 +110,8 @@ export class ApiKeysService implements OnModuleInit {
     let validUntil = row.expiresAt.getTime();
     if (found.graceUntil) validUntil = Math.min(validUntil, found.graceUntil.getTime());
     if (validUntil <= now) {
-      const reason = found.graceUntil ? 'api_key_revoked' : 'api_key_expired';
+      // A rotated-out secret past its grace is as good as revoked; the key itself past its expiry is expired.
+      const reason = row.expiresAt.getTime() <= now ? 'api_key_expired' : 'api_key_revoked';
       return { ok: false, reason, keyPrefix: row.keyPrefix };
     }
     return {

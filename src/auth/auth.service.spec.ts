@@ -339,6 +339,15 @@ describe(AuthService.name, () => {
       expect(registryState).toHaveBeenCalledTimes(2);
     });
 
+    it("keeps the database's newer state when this instance's registry has not heard of the change yet", async () => {
+      current = aUser({ role: 'viewer', version: 5 });
+      registryState.mockResolvedValue({ ...stateOf(aUser()), role: 'admin', version: 4 });
+
+      const claims = claimsOf((await sut.signIn({ id: 'id-alice', username: 'alice' }, CLIENT, ['pwd']))!.access_token);
+
+      expect(claims.role).toBe('viewer');
+    });
+
     it('reads the state back at most three times while changes keep landing', async () => {
       let marker = NOW_S;
       registryState.mockImplementation(async () => ({ ...stateOf(aUser()), tokensValidAfter: ++marker }));

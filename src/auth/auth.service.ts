@@ -91,14 +91,15 @@ export class AuthService {
   async signIn(user: Pick<User, 'id' | 'username'>, client: ClientInfo, methods: AuthMethodUsed[]): Promise<IssuedToken | null> {
     const current = await this.users.findById(user.id);
     if (!current || current.disabled) return null;
-    let state = { role: current.role, tokensValidAfter: current.tokensValidAfter };
-    let issuedAt = 0;
+    let state = { role: current.role, tokensValidAfter: current.tokensValidAfter, version: current.version };
+    let issuedAt: number;
     for (let attempt = 1; ; attempt++) {
       issuedAt = await this.firstValidSecond(state.tokensValidAfter);
       const known = await this.registry.userState(current.username);
       if (!known || known.userId !== current.id || known.disabled) return null;
-      state = known;
-      if (issuedAt >= known.tokensValidAfter || attempt >= ISSUE_ATTEMPTS) break;
+      // The newer of the two: the registry may not have heard yet of what the database just said.
+      if (known.version >= state.version) state = known;
+      if (issuedAt >= state.tokensValidAfter || attempt >= ISSUE_ATTEMPTS) break;
     }
     const expiresAt = new Date((issuedAt + this.tokens.lifetimeSeconds) * 1000);
     const session = await this.sessions.create(current.id, expiresAt, client, methods);

@@ -27,6 +27,28 @@ describe('loadConfig', () => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
+  describe('values that looked acceptable but were not', () => {
+    it('treats NODE_ENV case-insensitively: "Production" is production and refuses a missing secret', () => {
+      expect(refusal({ NODE_ENV: 'Production', DATA_DIR: dataDir })).toMatch(/JWT_SECRET_KEY/);
+      expect(loadConfig({ NODE_ENV: 'PRODUCTION', JWT_SECRET_KEY: SECRET }).config.isProduction).toBe(true);
+    });
+
+    it('refuses a JWT_EXPIRY_HOURS that rounds to a zero-second lifetime', () => {
+      expect(refusal({ JWT_SECRET_KEY: SECRET, JWT_EXPIRY_HOURS: '0.0001' })).toMatch(/JWT_EXPIRY_HOURS/);
+      expect(loadConfig({ JWT_SECRET_KEY: SECRET, JWT_EXPIRY_HOURS: '0.0003' }).config.jwtExpirySeconds).toBe(1);
+    });
+
+    it('keeps the refusal on one line even when a quoted value holds a line break', () => {
+      expect(refusal({ JWT_SECRET_KEY: SECRET, ALLOWED_ORIGINS: 'https://a.example\nhttps://b.example/x' })).not.toMatch(/[\r\n]/);
+    });
+
+    it('reads SESSION_IDLE_MINUTES as minutes, fractions allowed, and refuses negatives and words', () => {
+      expect(loadConfig({ JWT_SECRET_KEY: SECRET, SESSION_IDLE_MINUTES: '0.5' }).config.sessionIdleSeconds).toBe(30);
+      expect(refusal({ JWT_SECRET_KEY: SECRET, SESSION_IDLE_MINUTES: '-1' })).toMatch(/SESSION_IDLE_MINUTES/);
+      expect(refusal({ JWT_SECRET_KEY: SECRET, SESSION_IDLE_MINUTES: 'ten' })).toMatch(/SESSION_IDLE_MINUTES/);
+    });
+  });
+
   describe('defaults', () => {
     it('gives every variable of the contract its documented default', () => {
       const { config, warnings } = loadConfig({ JWT_SECRET_KEY: SECRET });

@@ -143,7 +143,8 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
   const warnings: string[] = [];
   const config = new AppConfig();
   config.nodeEnv = read.string('NODE_ENV') ?? 'development';
-  config.isProduction = config.nodeEnv === 'production';
+  // Case-insensitive: "Production" must not quietly run with development's generated secret.
+  config.isProduction = config.nodeEnv.toLowerCase() === 'production';
   config.port = read.integer('PORT', 8000, 0, 65535);
   config.host = read.string('HOST') ?? '0.0.0.0';
   config.databaseUrl = read.string('DATABASE_URL');
@@ -152,6 +153,7 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
   }
   config.dataDir = path.resolve(read.string('DATA_DIR') ?? './data');
   config.jwtExpirySeconds = Math.round(read.positiveNumber('JWT_EXPIRY_HOURS', 24) * 3600);
+  if (config.jwtExpirySeconds < 1) read.errors.push('JWT_EXPIRY_HOURS must be at least one second (0.0003)');
   config.sessionIdleSeconds = Math.round(read.nonNegativeNumber('SESSION_IDLE_MINUTES', 0) * 60);
   config.apiKeyCacheTtlSeconds = read.integer('API_KEY_CACHE_TTL_SECONDS', 30, 0, 86400);
   config.apiKeyCacheMaxEntries = read.integer('API_KEY_CACHE_MAX_ENTRIES', 10000, 1, 10_000_000);
@@ -187,7 +189,8 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
   config.jwtSecretPrevious = previous;
 
   if (read.errors.length > 0) {
-    throw new ConfigError(`Invalid configuration: ${read.errors.join('; ')}`);
+    // One line, whatever the values quoted in it contain.
+    throw new ConfigError(`Invalid configuration: ${read.errors.join('; ').replace(/[\r\n]+/g, ' ')}`);
   }
   if (secret === undefined) {
     config.jwtSecret = loadOrCreateDevelopmentSecret(config.dataDir);
