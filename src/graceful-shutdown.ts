@@ -85,7 +85,7 @@ function stopAcceptingWhenQuiet(server: Server, tracker: ConnectionTracker): Pro
  */
 export function installGracefulShutdown(app: NestExpressApplication): void {
   const logger = new Logger('Shutdown');
-  const tracker = new ConnectionTracker(app.getHttpServer() as Server);
+  const tracker = new ConnectionTracker(app.getHttpServer());
   let started = false;
   const shutdown = async (signal: string) => {
     if (started) return;
@@ -94,7 +94,7 @@ export function installGracefulShutdown(app: NestExpressApplication): void {
     app.get(ShutdownState).begin();
     const hubs: LiveSocketHub[] = [app.get(AlertsGateway, { strict: false }), app.get(AuditGateway, { strict: false })];
     for (const hub of hubs) hub.closeAll();
-    const server = app.getHttpServer() as Server;
+    const server = app.getHttpServer();
     // A request on a kept-alive connection is still answered, but the connection closes after it.
     server.prependListener('request', (_req, res) => res.setHeader('Connection', 'close'));
     afterPendingReads(() => tracker.closeIdle(false));

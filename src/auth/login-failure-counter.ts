@@ -44,8 +44,8 @@ export class LoginFailureCounter {
     const key = this.key(username);
     if (this.redis.client) {
       const results = (await this.redis.client.multi().incr(key).pexpire(key, WINDOW_MS, 'NX').pttl(key).exec()) ?? [];
-      const failed = results.find(([error]) => error);
-      if (failed) throw failed[0];
+      const failure = results.find(([error]) => error)?.[0];
+      if (failure) throw failure;
       const ttl = Number(results[2]?.[1] ?? 0);
       return this.lockStatus(Number(results[0]?.[1] ?? 0), ttl > 0 ? ttl : WINDOW_MS);
     }

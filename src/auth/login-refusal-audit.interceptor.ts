@@ -4,6 +4,7 @@ import { catchError, Observable, throwError } from 'rxjs';
 import { AuditRecorder } from '../audit/audit-recorder';
 import { clientInfo } from '../common/client-info';
 import { MetricsService } from '../metrics/metrics.service';
+import { usernameIn } from './login-body';
 
 /**
  * A login refused for its body (400 from validation, which runs before the controller) is a failed
@@ -20,12 +21,11 @@ export class LoginRefusalAudit implements NestInterceptor {
     return next.handle().pipe(
       catchError((error: unknown) => {
         if (error instanceof BadRequestException) {
-          const request = context.switchToHttp().getRequest<Request & { body?: { username?: unknown } }>();
-          const username = request.body?.username;
+          const request = context.switchToHttp().getRequest<Request>();
           this.audit.record({
             type: 'auth.login',
             outcome: 'failure',
-            actor: typeof username === 'string' ? username : null,
+            actor: usernameIn(request.body),
             reason: 'invalid_request',
             client: clientInfo(request),
           });

@@ -8,6 +8,7 @@ import { AuditRecorder } from '../audit/audit-recorder';
 import { clientInfo } from '../common/client-info';
 import { MetricsService } from '../metrics/metrics.service';
 import { guessLimitOf } from '../access/guess-limit';
+import { usernameIn } from './login-body';
 
 /** The per-IP throttler of guess-limited routes; its refusals are failed attempts too, so they are audited and counted. */
 @Injectable()
@@ -25,12 +26,11 @@ export class LoginThrottlerGuard extends ThrottlerGuard {
   protected override async throwThrottlingException(context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
     this.metrics.rateLimited.inc({ rule: 'login_per_ip' });
     this.metrics.countAuthentication('login', 'failure', 'too_many_attempts_from_ip');
-    const request = context.switchToHttp().getRequest<Request & { body?: { username?: unknown } }>();
-    const username = (request as Request & { principal?: { sub: string } }).principal?.sub ?? request.body?.username;
+    const request = context.switchToHttp().getRequest<Request & { principal?: { sub: string } }>();
     this.audit.record({
       type: guessLimitOf(context) ?? 'auth.login',
       outcome: 'failure',
-      actor: typeof username === 'string' ? username : null,
+      actor: request.principal?.sub ?? usernameIn(request.body),
       reason: 'too_many_attempts_from_ip',
       client: clientInfo(request),
     });

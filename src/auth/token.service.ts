@@ -113,7 +113,7 @@ export class TokenService {
     if ((exp as number) - (iat as number) > this.config.jwtExpirySeconds) return { ok: false, reason: 'token_lifetime_too_long' };
     if (uid !== undefined && (typeof uid !== 'string' || !uid)) return { ok: false, reason: 'missing_claims' };
     const claims: TokenClaims = { sub, role, iat: iat as number, exp: exp as number, jti, sid };
-    if (uid !== undefined) claims.uid = uid;
+    if (typeof uid === 'string') claims.uid = uid;
     return { ok: true, claims };
   }
 

@@ -50,7 +50,7 @@ export function clientErrorAnswerer(timeouts: HttpTimeouts): (error: Error & { c
       return;
     }
     // A request whose body timed out already has its id (and the log lines name it): keep that one.
-    const assigned = (inFlight?.req as (http.IncomingMessage & { id?: unknown }) | undefined)?.id;
+    const assigned = inFlight?.req.id;
     const { status, message } = refusalFor(error.code, timeouts);
     const requestId = typeof assigned === 'string' ? assigned : randomUUID();
     // The code only: the error itself carries the raw bytes read, credentials included.
@@ -83,7 +83,7 @@ export class ContractHttpAdapter extends ExpressAdapter {
         connectionsCheckingInterval: this.timeouts.checkIntervalMs,
         maxHeaderSize: MAX_HEADER_BYTES,
       },
-      this.getInstance(),
+      this.getInstance<http.RequestListener>(),
     );
     server.on('clientError', clientErrorAnswerer(this.timeouts));
     this.setHttpServer(server);

@@ -64,10 +64,10 @@ export class SessionsRepository {
       params.push(selection.exceptId);
       where.push(`"id" <> $${params.length}`);
     }
-    const [rows] = (await this.dataSource.query(
+    const [rows] = await this.dataSource.query<[Array<{ id: string; user_id: string; expires_at: Date | string }>, number]>(
       `UPDATE "sessions" SET "ended_at" = now(), "end_reason" = $1 WHERE ${where.join(' AND ')} RETURNING "id", "user_id", "expires_at"`,
       params,
-    )) as [Array<{ id: string; user_id: string; expires_at: Date | string }>, number];
+    );
     return rows.map((row) => ({ id: row.id, userId: row.user_id, expiresAt: new Date(row.expires_at) }));
   }
 

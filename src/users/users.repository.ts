@@ -82,12 +82,12 @@ export class UserWrites {
     if (changes.passwordHash !== undefined) add(sets, '"password_hash" = ?', changes.passwordHash);
     if (onlyIf.passwordHash !== undefined) add(where, '"password_hash" = ?', onlyIf.passwordHash);
     if (onlyIf.enabled) where.push('"disabled" = false');
-    const [rows] = (await this.manager.query(`UPDATE "users" SET ${sets.join(', ')} WHERE ${where.join(' AND ')} RETURNING *`, params)) as [UserRow[], number];
+    const [rows] = await this.manager.query<[UserRow[], number]>(`UPDATE "users" SET ${sets.join(', ')} WHERE ${where.join(' AND ')} RETURNING *`, params);
     return rows.length > 0 ? userOf(rows[0]) : null;
   }
 
   async delete(id: string): Promise<User | null> {
-    const [rows] = (await this.manager.query(`DELETE FROM "users" WHERE "id" = $1 RETURNING *`, [id])) as [UserRow[], number];
+    const [rows] = await this.manager.query<[UserRow[], number]>(`DELETE FROM "users" WHERE "id" = $1 RETURNING *`, [id]);
     return rows.length > 0 ? userOf(rows[0]) : null;
   }
 }

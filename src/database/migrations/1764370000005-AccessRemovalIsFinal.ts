@@ -13,7 +13,7 @@ export class AccessRemovalIsFinal1764370000005 implements MigrationInterface {
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`ALTER TABLE "users" ADD "version" bigint NOT NULL DEFAULT 1`);
     await queryRunner.query(`ALTER TABLE "users" ADD "username_key" text`);
-    const users: Array<{ id: string; username: string }> = await queryRunner.query(`SELECT "id", "username" FROM "users"`);
+    const users = (await queryRunner.query(`SELECT "id", "username" FROM "users"`)) as Array<{ id: string; username: string }>;
     for (const user of users) {
       await queryRunner.query(`UPDATE "users" SET "username_key" = $1 WHERE "id" = $2`, [usernameKey(user.username), user.id]);
     }
