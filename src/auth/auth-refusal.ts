@@ -1,4 +1,4 @@
-import { HttpException, HttpStatus } from '@nestjs/common';
+import { HttpException } from '@nestjs/common';
 import type { ErrorBody } from '../common/http-exception.filter';
 
 /**
@@ -18,7 +18,7 @@ export class AuthRefusal extends HttpException {
   answer(requestId: string): { body: ErrorBody; headers: Record<string, string> } {
     const status = this.statusCode;
     const headers: Record<string, string> = { 'Content-Type': 'application/json; charset=utf-8', 'X-Request-Id': requestId };
-    if (status === HttpStatus.UNAUTHORIZED) headers['WWW-Authenticate'] = 'Bearer';
+    if (status === 401) headers['WWW-Authenticate'] = 'Bearer';
     const error = status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Service Unavailable';
     return { body: { statusCode: status, error, message: this.message, request_id: requestId }, headers };
   }

@@ -1,4 +1,4 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { RetryLaterException } from '../common/retry-later.exception';
 import { usernameKey } from '../common/username-key';
 import { LoginFailureCounter } from './login-failure-counter';
@@ -56,7 +56,7 @@ export class PasswordGuessLimiter {
       right = await check();
     } catch (error) {
       await this.failures.release(username);
-      if (error instanceof RetryLaterException && error.getStatus() === HttpStatus.SERVICE_UNAVAILABLE) refused('server_busy');
+      if (error instanceof RetryLaterException && error.getStatus() === 503) refused('server_busy');
       throw error;
     }
     if (right) await this.failures.reset(username);

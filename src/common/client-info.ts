@@ -24,6 +24,6 @@ export function clientInfo(req: IncomingMessage & { ip?: string; id?: unknown })
   return {
     ip: req.ip ?? req.socket?.remoteAddress ?? null,
     userAgent: typeof userAgent === 'string' ? userAgent : null,
-    requestId: req.id === undefined || req.id === null ? null : String(req.id),
+    requestId: typeof req.id === 'string' ? req.id : null,
   };
 }

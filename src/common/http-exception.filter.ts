@@ -43,7 +43,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 /** Builds the contract's error body for any thrown value; never a stack trace. */
 export function errorResponse(exception: unknown): { body: ErrorBody; headers: Record<string, string> } {
   const headers: Record<string, string> = {};
-  let status: number;
+  let status: HttpStatus;
   let message: string;
   if (exception instanceof HttpException) {
     status = exception.getStatus();
@@ -78,7 +78,7 @@ export function errorResponse(exception: unknown): { body: ErrorBody; headers: R
 export function sendError(exception: unknown, req: Request, res: Response, logger: Logger): void {
   const { body, headers } = errorResponse(exception);
   const requestId = (req as Request & { id?: unknown }).id;
-  if (requestId !== undefined) body.request_id = String(requestId);
+  if (typeof requestId === 'string') body.request_id = requestId;
   if (body.statusCode >= 500) {
     const error = exception as Error;
     logger.error({ err: { type: error?.name, message: error?.message }, request_id: body.request_id }, 'request failed');
