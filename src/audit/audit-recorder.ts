@@ -27,6 +27,7 @@ const REASON_MAX = 200;
  * overrides and isolates become visible escapes, so no value can forge a log line or make a name
  * display as another.
  */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const UNSAFE_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 /** Half an escape or half a surrogate pair, which a cut at maxLength can leave at the end. */
 const TORN_TAIL = /(?:\\(?:u[0-9a-f]{0,3})?|[\ud800-\udbff])$/;

@@ -6,6 +6,7 @@ import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './password-policy';
 import type { User } from './user.entity';
 
 /** Printable characters only: no control characters, no leading or trailing space. */
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point
 export const USERNAME_PATTERN = /^[^\s\u0000-\u001f\u007f-\u009f](?:[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f])?$/;
 
 export class CreateUserDto {
