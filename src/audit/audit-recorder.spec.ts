@@ -36,7 +36,7 @@ describe('AuditRecorder', () => {
     published = [];
     logged = [];
     jest.spyOn(Logger.prototype, 'log').mockImplementation((message: unknown) => void logged.push(message));
-    const bus = { publish: async (event: unknown) => void published.push(event) } as unknown as EventBus;
+    const bus = { publish: (event: unknown) => Promise.resolve(void published.push(event)) } as unknown as EventBus;
     recorder = new AuditRecorder(events as unknown as Repository<AuditEvent>, bus, new FailureFloodLimiter({ clock: () => Date.now() }));
     recorder.onModuleInit();
   });

@@ -63,7 +63,7 @@ describe('ContractValidationPipe', () => {
   const DROPPED = ['__proto__', 'prototype', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf', '__defineGetter__'];
 
   it.each(DROPPED)('refuses a body with the key %s, which would be dropped without a word', async (key) => {
-    const body = JSON.parse(`{"name":"x",${JSON.stringify(key)}:{"polluted":true}}`);
+    const body = JSON.parse(`{"name":"x",${JSON.stringify(key)}:{"polluted":true}}`) as Record<string, unknown>;
     expect(Object.keys(body)).toContain(key);
     expect(await problems(Sample, body)).toEqual([`property ${key} should not exist`]);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();

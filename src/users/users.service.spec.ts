@@ -19,7 +19,7 @@ function aUser(fields: Partial<User> & Pick<User, 'id'>): User {
     username: fields.id,
     usernameKey: fields.id,
     passwordHash: `stored-hash-of-${fields.id}`,
-    role: 'analyst' as Role,
+    role: 'analyst',
     disabled: false,
     tokensValidAfter: 100,
     version: 3,
@@ -36,34 +36,36 @@ class FakeWrites {
     private readonly calls: string[],
   ) {}
 
-  findForUpdate = jest.fn(async (id: string): Promise<User | null> => {
+  findForUpdate = jest.fn((id: string): Promise<User | null> => {
     const row = this.rows.get(id);
-    return row ? aUser({ ...row }) : null;
+    return Promise.resolve(row ? aUser({ ...row }) : null);
   });
 
-  countOthers = jest.fn(async (roles: readonly Role[], exceptId: string): Promise<number> => {
-    return [...this.rows.values()].filter((row) => row.id !== exceptId && !row.disabled && roles.includes(row.role)).length;
+  countOthers = jest.fn((roles: readonly Role[], exceptId: string): Promise<number> => {
+    return Promise.resolve([...this.rows.values()].filter((row) => row.id !== exceptId && !row.disabled && roles.includes(row.role)).length);
   });
 
-  update = jest.fn(
-    async (id: string, changes: UserChanges, tokensValidAfter: number, onlyIf: { passwordHash?: string; enabled?: boolean } = {}): Promise<User | null> => {
-      this.calls.push('update');
-      const row = this.rows.get(id);
-      if (!row) return null;
-      if (onlyIf.passwordHash !== undefined && row.passwordHash !== onlyIf.passwordHash) return null;
-      if (onlyIf.enabled && row.disabled) return null;
-      const next = aUser({ ...row, ...changes, version: row.version + 1, tokensValidAfter: Math.max(row.tokensValidAfter, tokensValidAfter) });
-      this.rows.set(id, next);
-      return aUser({ ...next });
-    },
-  );
+  update = jest.fn((id: string, changes: UserChanges, tokensValidAfter: number, onlyIf: { passwordHash?: string; enabled?: boolean } = {}): Promise<User | null> => {
+    this.calls.push('update');
+    return Promise.resolve(this.updated(id, changes, tokensValidAfter, onlyIf));
+  });
 
-  delete = jest.fn(async (id: string): Promise<User | null> => {
+  delete = jest.fn((id: string): Promise<User | null> => {
     this.calls.push('delete');
     const row = this.rows.get(id);
     this.rows.delete(id);
-    return row ? aUser({ ...row }) : null;
+    return Promise.resolve(row ? aUser({ ...row }) : null);
   });
+
+  private updated(id: string, changes: UserChanges, tokensValidAfter: number, onlyIf: { passwordHash?: string; enabled?: boolean }): User | null {
+    const row = this.rows.get(id);
+    if (!row) return null;
+    if (onlyIf.passwordHash !== undefined && row.passwordHash !== onlyIf.passwordHash) return null;
+    if (onlyIf.enabled && row.disabled) return null;
+    const next = aUser({ ...row, ...changes, version: row.version + 1, tokensValidAfter: Math.max(row.tokensValidAfter, tokensValidAfter) });
+    this.rows.set(id, next);
+    return aUser({ ...next });
+  }
 }
 
 class FakeUsersRepository {
@@ -77,15 +79,15 @@ class FakeUsersRepository {
     return user;
   }
 
-  findById = jest.fn(async (id: string) => this.rows.get(id) ?? null);
-  findByUsername = jest.fn(async (username: string) => [...this.rows.values()].find((row) => row.username === username) ?? null);
-  list = jest.fn(async () => [...this.rows.values()]);
-  count = jest.fn(async () => this.rows.size);
-  insert = jest.fn(async (fields: { username: string; passwordHash: string; role: Role }): Promise<User> => {
+  findById = jest.fn((id: string) => Promise.resolve(this.rows.get(id) ?? null));
+  findByUsername = jest.fn((username: string) => Promise.resolve([...this.rows.values()].find((row) => row.username === username) ?? null));
+  list = jest.fn(() => Promise.resolve([...this.rows.values()]));
+  count = jest.fn(() => Promise.resolve(this.rows.size));
+  insert = jest.fn((fields: { username: string; passwordHash: string; role: Role }): Promise<User> => {
     this.calls.push('insert');
     const user = aUser({ id: `id-${fields.username}`, ...fields, tokensValidAfter: 0, version: 1 });
     this.rows.set(user.id, user);
-    return user;
+    return Promise.resolve(user);
   });
 
   writeTransaction = jest.fn(<T>(work: (writes: UserWrites) => Promise<T>): Promise<T> => {
@@ -109,19 +111,19 @@ describe(UsersService.name, () => {
   beforeEach(() => {
     users = new FakeUsersRepository();
     hasher = {
-      hash: jest.fn(async (password: string) => {
+      hash: jest.fn((password: string) => {
         users.calls.push('hash');
-        return `argon2-of-${password}`;
+        return Promise.resolve(`argon2-of-${password}`);
       }),
       verify: jest.fn(),
     };
     published = [];
     audited = [];
-    const bus = { publish: jest.fn(async (event: BusEvent) => void published.push(event)) };
+    const bus = { publish: jest.fn((event: BusEvent) => Promise.resolve(void published.push(event))) };
     const audit = { record: jest.fn((input: AuditInput) => void audited.push(input)) };
     accessChanges = [];
     const lifecycle = new UserLifecycle();
-    lifecycle.onAccessChanged(async (event) => void accessChanges.push(event));
+    lifecycle.onAccessChanged((event) => Promise.resolve(void accessChanges.push(event)));
     sut = new UsersService(
       users as unknown as UsersRepository,
       hasher as unknown as PasswordHasher,
@@ -322,7 +324,8 @@ describe(UsersService.name, () => {
     it('tells the lifecycle which changes end the user\'s sign-ins, before answering', async () => {
       await sut.update('ann', { role: 'viewer', disabled: true, password: 'a brand new passphrase' }, ACTOR);
 
-      expect(accessChanges).toEqual([{ user: expect.objectContaining({ id: 'ann', username: 'ann' }), changes: ['role', 'disabled', 'password'], actor: 'root', client: CLIENT }]);
+      // Jest's asymmetric matchers are typed any; `as unknown` keeps that out of the typed literal.
+      expect(accessChanges).toEqual([{ user: expect.objectContaining({ id: 'ann', username: 'ann' }) as unknown, changes: ['role', 'disabled', 'password'], actor: 'root', client: CLIENT }]);
     });
 
     it('does not count enabling a user as a change that ends sign-ins', async () => {
@@ -457,7 +460,7 @@ describe(UsersService.name, () => {
 
       expect(users.rows.has('ann')).toBe(false);
       expect(published).toEqual([
-        { type: 'user.changed', userId: 'ann', username: 'ann', role: 'analyst', disabled: false, tokensValidAfter: expect.any(Number), version: 8, deleted: true },
+        { type: 'user.changed', userId: 'ann', username: 'ann', role: 'analyst', disabled: false, tokensValidAfter: expect.any(Number) as unknown, version: 8, deleted: true },
       ]);
       const { tokensValidAfter } = published[0] as Extract<BusEvent, { type: 'user.changed' }>;
       expect(tokensValidAfter).toBeGreaterThanOrEqual(before);
@@ -473,7 +476,7 @@ describe(UsersService.name, () => {
     it('tells the lifecycle the user was deleted', async () => {
       await sut.remove('ann', ACTOR);
 
-      expect(accessChanges).toEqual([{ user: expect.objectContaining({ id: 'ann', username: 'ann' }), changes: ['deleted'], actor: 'root', client: CLIENT }]);
+      expect(accessChanges).toEqual([{ user: expect.objectContaining({ id: 'ann', username: 'ann' }) as unknown, changes: ['deleted'], actor: 'root', client: CLIENT }]);
     });
 
     it('refuses to delete the last enabled admin with 409, and deletes nothing', async () => {
@@ -512,7 +515,7 @@ describe(UsersService.name, () => {
       // The caller's own session lives on; the caller ends the others.
       expect(users.writes.update).toHaveBeenCalledWith('ann', { passwordHash: 'new-hash' }, 0, { passwordHash: 'verified-hash', enabled: true });
       expect(users.rows.get('ann')!.tokensValidAfter).toBe(100);
-      expect(result).toEqual({ ok: true, user: expect.objectContaining({ id: 'ann', passwordHash: 'new-hash', version: 6 }) });
+      expect(result).toEqual({ ok: true, user: expect.objectContaining({ id: 'ann', passwordHash: 'new-hash', version: 6 }) as unknown });
     });
 
     it('announces the new state', async () => {
