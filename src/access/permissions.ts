@@ -15,6 +15,8 @@ const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
 
 /** The role every API key acts as. */
 export const API_KEY_ROLE: Role = 'api_service';
+/** What a key may be granted (within its creator's own): api_service's, plus reading the audit trail. Never users:manage. */
+export const KEY_GRANTABLE_PERMISSIONS: readonly Permission[] = ['alerts:read', 'alerts:write', 'audit:read'];
 /** The role of the administrator created at first start. */
 export const BOOTSTRAP_ADMIN_ROLE: Role = 'admin';
 

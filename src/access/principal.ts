@@ -22,6 +22,9 @@ export interface Principal {
   keyPrefix?: string;
   keyHash?: string;
   keyValidUntil?: number;
+  /** Keys: the address ranges it may be used from (empty: any) and its rate limit, from the cached entry. */
+  keyAllowedIps?: readonly string[];
+  keyRateLimit?: { limit: number; windowSeconds: number } | null;
 }
 
 export type AuthFailureReason =

@@ -9,7 +9,7 @@ function cacheWith(ttlSeconds: number, maxEntries = 100): ApiKeyCache {
 }
 
 function keyFor(keyId: string, validUntil = T0 + YEAR_MS): CachedApiKey {
-  return { keyId, keyPrefix: `ak_${keyId.padStart(12, '0')}`, serviceName: `svc-${keyId}`, permissions: ['alerts:read'], validUntil };
+  return { keyId, keyPrefix: `ak_${keyId.padStart(12, '0')}`, serviceName: `svc-${keyId}`, permissions: ['alerts:read'], validUntil, allowedIps: [], rateLimit: null };
 }
 
 describe('ApiKeyCache', () => {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import type { Permission } from '../access/permissions';
+import type { KeyRateLimit } from './key-controls';
 
 export interface CachedApiKey {
   keyId: string;
@@ -9,6 +10,25 @@ export interface CachedApiKey {
   permissions: Permission[];
   /** Epoch ms after which this secret is refused, even within the cache TTL. */
   validUntil: number;
+  /** CIDR ranges it may be used from (empty: any); its rate limit, or null. */
+  allowedIps: readonly string[];
+  rateLimit: KeyRateLimit | null;
+}
+
+/** What the cache keeps of a key record, for a secret valid until `validUntil`. */
+export function cachedKeyOf(
+  row: { id: string; keyPrefix: string; serviceName: string; permissions: Permission[]; allowedIps: string[]; rateLimitLimit: number | null; rateLimitWindowSeconds: number | null },
+  validUntil: number,
+): CachedApiKey {
+  return {
+    keyId: row.id,
+    keyPrefix: row.keyPrefix,
+    serviceName: row.serviceName,
+    permissions: row.permissions,
+    validUntil,
+    allowedIps: row.allowedIps,
+    rateLimit: row.rateLimitLimit !== null && row.rateLimitWindowSeconds !== null ? { limit: row.rateLimitLimit, windowSeconds: row.rateLimitWindowSeconds } : null,
+  };
 }
 
 interface Entry {

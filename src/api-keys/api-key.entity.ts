@@ -37,4 +37,19 @@ export class ApiKey {
 
   @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
   revokedAt: Date | null;
+
+  /** CIDR ranges the key may be used from; empty: any address. */
+  @Column({ name: 'allowed_ips', type: 'text', array: true, default: () => "'{}'" })
+  allowedIps: string[];
+
+  /** At most this many requests per window; both null: no limit. */
+  @Column({ name: 'rate_limit_limit', type: 'integer', nullable: true })
+  rateLimitLimit: number | null;
+
+  @Column({ name: 'rate_limit_window_seconds', type: 'integer', nullable: true })
+  rateLimitWindowSeconds: number | null;
+
+  /** The address of the last use, written with last_used_at. */
+  @Column({ name: 'last_ip', type: 'varchar', length: 64, nullable: true })
+  lastIp: string | null;
 }

@@ -1,17 +1,21 @@
-import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Header, HttpCode, Param, Patch, Post, Query, Req } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { CurrentPrincipal, RequirePermissions } from '../access/access.decorators';
 import type { Principal } from '../access/principal';
 import { clientInfo } from '../common/client-info';
 import { UuidParamPipe } from '../common/uuid-param.pipe';
-import { ApiKeyView, CreateApiKeyDto, IssuedApiKeyView, RotateApiKeyDto } from './api-keys.dto';
+import { ApiKeySettingsService } from './api-key-settings.service';
+import { ApiKeyView, CreateApiKeyDto, IssuedApiKeyView, KeyUsageQuery, KeyUsageView, RotateApiKeyDto, UpdateApiKeyDto } from './api-keys.dto';
 import { ApiKeysService } from './api-keys.service';
 
 @ApiTags('api-keys')
 @Controller('auth/api-keys')
 export class ApiKeysController {
-  constructor(private readonly apiKeys: ApiKeysService) {}
+  constructor(
+    private readonly apiKeys: ApiKeysService,
+    private readonly settings: ApiKeySettingsService,
+  ) {}
 
   @Post()
   @RequirePermissions('users:manage')
@@ -36,6 +40,23 @@ export class ApiKeysController {
     @Req() req: Request,
   ): Promise<IssuedApiKeyView> {
     return this.apiKeys.rotate(id, dto.grace_period_seconds ?? 0, principal, clientInfo(req));
+  }
+
+  @Patch(':id')
+  @RequirePermissions('users:manage')
+  update(
+    @Param('id', UuidParamPipe) id: string,
+    @Body() dto: UpdateApiKeyDto,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: Request,
+  ): Promise<ApiKeyView> {
+    return this.settings.update(id, dto, principal, clientInfo(req));
+  }
+
+  @Get(':id/usage')
+  @RequirePermissions('users:manage')
+  usage(@Param('id', UuidParamPipe) id: string, @Query() query: KeyUsageQuery): Promise<KeyUsageView> {
+    return this.settings.usageOf(id, query.days ?? 1);
   }
 
   @Delete(':id')

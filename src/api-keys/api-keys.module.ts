@@ -8,12 +8,14 @@ import { ApiKeyMetrics } from './api-key-metrics';
 import { ApiKeysController } from './api-keys.controller';
 import { ApiKeysRepository } from './api-keys.repository';
 import { ApiKeysService } from './api-keys.service';
-import { LastUsedRecorder } from './last-used-recorder';
+import { ApiKeySettingsService } from './api-key-settings.service';
+import { KeyControls } from './key-controls';
+import { KeyUsageRecorder } from './key-usage-recorder';
 
 @Module({
   imports: [TypeOrmModule.forFeature([ApiKey, ApiKeyGraceSecret]), AuditModule],
   controllers: [ApiKeysController],
-  providers: [ApiKeysRepository, ApiKeysService, ApiKeyCache, ApiKeyMetrics, LastUsedRecorder],
-  exports: [ApiKeysService, ApiKeyCache],
+  providers: [ApiKeysRepository, ApiKeysService, ApiKeySettingsService, ApiKeyCache, ApiKeyMetrics, KeyUsageRecorder, KeyControls],
+  exports: [ApiKeysService, ApiKeyCache, KeyControls, KeyUsageRecorder],
 })
 export class ApiKeysModule {}

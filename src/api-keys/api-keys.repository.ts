@@ -22,6 +22,10 @@ interface KeyRow {
   expires_at: Date | string;
   last_used_at: Date | string | null;
   revoked_at: Date | string | null;
+  allowed_ips: string[] | string;
+  rate_limit_limit: number | null;
+  rate_limit_window_seconds: number | null;
+  last_ip: string | null;
 }
 
 const dateOrNull = (value: Date | string | null): Date | null => (value === null ? null : new Date(value));
@@ -45,6 +49,10 @@ function keyOf(row: KeyRow): ApiKey {
     expiresAt: new Date(row.expires_at),
     lastUsedAt: dateOrNull(row.last_used_at),
     revokedAt: dateOrNull(row.revoked_at),
+    allowedIps: textArray(row.allowed_ips),
+    rateLimitLimit: row.rate_limit_limit,
+    rateLimitWindowSeconds: row.rate_limit_window_seconds,
+    lastIp: row.last_ip,
   });
 }
 
@@ -64,6 +72,12 @@ export class KeyWrites {
   async revoke(at: Date): Promise<void> {
     await this.manager.update(ApiKey, { id: this.key.id }, { revokedAt: at });
     await this.manager.delete(ApiKeyGraceSecret, { keyId: this.key.id });
+  }
+
+  /** Changes the key's settings (only the fields given). */
+  async update(fields: Partial<Pick<ApiKey, 'serviceName' | 'permissions' | 'allowedIps' | 'rateLimitLimit' | 'rateLimitWindowSeconds'>>): Promise<void> {
+    await this.manager.update(ApiKey, { id: this.key.id }, fields);
+    Object.assign(this.key, fields);
   }
 
   /** Puts a new secret in place; the replaced one is kept until graceUntil (null: not at all). */
@@ -94,6 +108,19 @@ export class ApiKeysRepository {
     if (rows.length === 0) return null;
     const row = rows[0];
     return { key: keyOf(row), graceUntil: row.grace_until === null ? null : new Date(row.grace_until) };
+  }
+
+  findById(id: string): Promise<ApiKey | null> {
+    return this.keys.findOne({ where: { id } });
+  }
+
+  /** A key's hourly usage since `since`, oldest first. */
+  async usageSince(keyId: string, since: Date): Promise<Array<{ hour: Date; success: number; denied: number; rate_limited: number }>> {
+    const rows: Array<{ hour: Date | string; success: number; denied: number; rate_limited: number }> = await this.dataSource.query(
+      `SELECT "hour", "success", "denied", "rate_limited" FROM "api_key_usage" WHERE "key_id" = $1 AND "hour" >= $2 ORDER BY "hour"`,
+      [keyId, since.toISOString()],
+    );
+    return rows.map((row) => ({ hour: new Date(row.hour), success: Number(row.success), denied: Number(row.denied), rate_limited: Number(row.rate_limited) }));
   }
 
   insert(fields: Partial<ApiKey>): Promise<ApiKey> {

@@ -11,7 +11,7 @@ import { ApiKeyCache } from './api-key-cache';
 import { generateApiKey, hashApiKey, hasValidApiKeyFormat } from './api-key-format';
 import type { ApiKeysRepository, KeyBySecret, KeyWrites } from './api-keys.repository';
 import { ApiKeysService } from './api-keys.service';
-import type { LastUsedRecorder } from './last-used-recorder';
+import type { KeyUsageRecorder } from './key-usage-recorder';
 
 const T0 = 1_900_000_000_000;
 const DAY_MS = 86_400_000;
@@ -87,6 +87,10 @@ class FakeKeysRepository {
       expiresAt: new Date(T0 + 30 * DAY_MS),
       lastUsedAt: null,
       revokedAt: null,
+      allowedIps: [],
+      rateLimitLimit: null,
+      rateLimitWindowSeconds: null,
+      lastIp: null,
       ...fields,
     });
     this.keys.set(key.id, key);
@@ -179,7 +183,7 @@ describe(ApiKeysService.name, () => {
     const audit = { record: jest.fn((input: AuditInput) => void audited.push(input)) };
     revocations = [];
     bus.on('api_key.revoked', (event) => void revocations.push(event));
-    sut = new ApiKeysService(repo as unknown as ApiKeysRepository, cache, lastUsed as unknown as LastUsedRecorder, bus, audit as unknown as AuditRecorder);
+    sut = new ApiKeysService(repo as unknown as ApiKeysRepository, cache, lastUsed as unknown as KeyUsageRecorder, bus, audit as unknown as AuditRecorder);
     sut.onModuleInit();
   });
 
@@ -200,7 +204,7 @@ describe(ApiKeysService.name, () => {
       expect(repo.findBySecretHash).not.toHaveBeenCalled();
     });
 
-    it('accepts a live key as api_service with its own permissions, and records its use', async () => {
+    it('accepts a live key as api_service with its own permissions and controls (its use is counted by the Authenticator)', async () => {
       const rawKey = repo.addKey({ permissions: ['alerts:read', 'alerts:write'] });
 
       await expect(sut.authenticate(rawKey)).resolves.toEqual({
@@ -215,10 +219,11 @@ describe(ApiKeysService.name, () => {
           keyPrefix: 'ak_000000000001',
           keyHash: hashApiKey(rawKey),
           keyValidUntil: T0 + 30 * DAY_MS,
+          keyAllowedIps: [],
+          keyRateLimit: null,
         },
       });
       expect(repo.findBySecretHash).toHaveBeenCalledWith(hashApiKey(rawKey));
-      expect(lastUsed.touch).toHaveBeenCalledWith('k1');
     });
 
     it('answers a known key from the cache the second time', async () => {
@@ -229,7 +234,6 @@ describe(ApiKeysService.name, () => {
 
       expect(again.ok).toBe(true);
       expect(repo.findBySecretHash).toHaveBeenCalledTimes(1);
-      expect(lastUsed.touch).toHaveBeenCalledTimes(2);
     });
 
     it('refuses an unknown key and remembers that, so a second try costs no lookup', async () => {
@@ -483,6 +487,9 @@ describe(ApiKeysService.name, () => {
         createdBy: 'root',
         expiresAt: new Date(T0 + 7 * DAY_MS),
         keyPrefix: expect.stringMatching(/^ak_[0-9a-f]{12}$/),
+        allowedIps: [],
+        rateLimitLimit: null,
+        rateLimitWindowSeconds: null,
       });
       expect(issued).toMatchObject({ service_name: 'siem', permissions: ['alerts:read'], expires_at: new Date(T0 + 7 * DAY_MS).toISOString() });
     });
@@ -498,16 +505,25 @@ describe(ApiKeysService.name, () => {
       await expect(sut.create({ service_name: 'b' }, creatorWith(['alerts:read', 'audit:read']), CLIENT)).resolves.toMatchObject({ permissions: ['alerts:read'] });
     });
 
-    it('refuses a permission beyond api_service with 400, naming it, and stores nothing', async () => {
+    it('refuses users:manage with 400, naming it, and stores nothing', async () => {
       const creating = sut.create({ service_name: 'siem', permissions: ['alerts:read', 'users:manage'] }, ADMIN, CLIENT);
 
       await expect(creating).rejects.toBeInstanceOf(BadRequestException);
-      await expect(creating).rejects.toThrow('API keys act as api_service: permissions must be among alerts:read, alerts:write (not users:manage)');
+      await expect(creating).rejects.toThrow("a key's permissions must be among alerts:read, alerts:write, audit:read (not users:manage)");
       expect(repo.insert).not.toHaveBeenCalled();
     });
 
-    it('refuses with 400, not 403, a permission beyond api_service that the creator lacks too', async () => {
-      await expect(sut.create({ service_name: 'siem', permissions: ['audit:read'] }, creatorWith(['alerts:read']), CLIENT)).rejects.toBeInstanceOf(BadRequestException);
+    it('refuses with 400, not 403, users:manage even for a creator who lacks it too', async () => {
+      await expect(sut.create({ service_name: 'siem', permissions: ['users:manage'] }, creatorWith(['alerts:read']), CLIENT)).rejects.toBeInstanceOf(BadRequestException);
+    });
+
+    it('grants audit:read to a key of a creator who holds it (a SIEM reading the audit trail)', async () => {
+      const issued = await sut.create({ service_name: 'siem', permissions: ['audit:read'] }, ADMIN, CLIENT);
+      expect(issued.permissions).toEqual(['audit:read']);
+    });
+
+    it('refuses audit:read with 403 to a creator who does not hold it', async () => {
+      await expect(sut.create({ service_name: 'siem', permissions: ['audit:read'] }, creatorWith(['alerts:read']), CLIENT)).rejects.toBeInstanceOf(ForbiddenException);
     });
 
     it("refuses with 403 a permission its creator does not hold, and stores nothing", async () => {

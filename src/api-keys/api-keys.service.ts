@@ -1,16 +1,17 @@
 import { BadRequestException, ConflictException, ForbiddenException, Injectable, NotFoundException, OnModuleInit } from '@nestjs/common';
 import { AuditRecorder } from '../audit/audit-recorder';
-import { API_KEY_ROLE, hasAll, permissionsOf, type Permission } from '../access/permissions';
+import { API_KEY_ROLE } from '../access/permissions';
 import type { AuthResult, Principal } from '../access/principal';
 import type { ClientInfo } from '../common/client-info';
 import { isUniqueViolation } from '../common/database-errors';
 import { EventBus } from '../database/event-bus';
 import { ApiKey } from './api-key.entity';
-import { ApiKeyCache, CachedApiKey } from './api-key-cache';
+import { ApiKeyCache, cachedKeyOf, CachedApiKey } from './api-key-cache';
+import { grantablePermissions } from './key-permissions';
 import { ApiKeysRepository } from './api-keys.repository';
 import { generateApiKey, generateKeyPrefix, hashApiKey, hasValidApiKeyFormat } from './api-key-format';
 import { ApiKeyView, CreateApiKeyDto, IssuedApiKeyView, toApiKeyView, toIssuedApiKeyView } from './api-keys.dto';
-import { LastUsedRecorder } from './last-used-recorder';
+import { KeyUsageRecorder } from './key-usage-recorder';
 
 const DAY_MS = 86_400_000;
 const DEFAULT_EXPIRY_DAYS = 90;
@@ -26,13 +27,14 @@ export class ApiKeysService implements OnModuleInit {
   constructor(
     private readonly keys: ApiKeysRepository,
     private readonly cache: ApiKeyCache,
-    private readonly lastUsed: LastUsedRecorder,
+    private readonly usage: KeyUsageRecorder,
     private readonly bus: EventBus,
     private readonly audit: AuditRecorder,
   ) {}
 
   onModuleInit(): void {
     this.bus.on('api_key.revoked', (event) => this.cache.evict(event.keyId, event.keyHashes));
+    this.bus.on('api_key.changed', (event) => this.cache.evict(event.keyId, []));
     this.bus.onResync(() => this.cache.clear());
   }
 
@@ -54,7 +56,6 @@ export class ApiKeysService implements OnModuleInit {
       this.load(hash).catch(() => undefined);
     }
     if (key === null) return { ok: false, reason: 'unknown_api_key', method: 'api_key' };
-    this.lastUsed.touch(key.keyId);
     return { ok: true, principal: this.principalOf(key, hash) };
   }
 
@@ -99,6 +100,8 @@ export class ApiKeysService implements OnModuleInit {
       keyPrefix: key.keyPrefix,
       keyHash: hash,
       keyValidUntil: key.validUntil,
+      keyAllowedIps: key.allowedIps,
+      keyRateLimit: key.rateLimit,
     };
   }
 
@@ -116,12 +119,12 @@ export class ApiKeysService implements OnModuleInit {
     }
     return {
       ok: true,
-      key: { keyId: row.id, keyPrefix: row.keyPrefix, serviceName: row.serviceName, permissions: row.permissions, validUntil },
+      key: cachedKeyOf(row, validUntil),
     };
   }
 
   async create(dto: CreateApiKeyDto, creator: Principal, client: ClientInfo): Promise<IssuedApiKeyView> {
-    const permissions = this.grantablePermissions(dto.permissions, creator);
+    const permissions = grantablePermissions(dto.permissions, creator.permissions);
     const rawKey = generateApiKey();
     const expiresAt = new Date(Date.now() + (dto.expires_in_days ?? DEFAULT_EXPIRY_DAYS) * DAY_MS);
     const saved = await this.insertWithUniquePrefix({
@@ -130,28 +133,13 @@ export class ApiKeysService implements OnModuleInit {
       permissions,
       createdBy: creator.sub,
       expiresAt,
+      allowedIps: dto.allowed_ips ?? [],
+      rateLimitLimit: dto.rate_limit?.limit ?? null,
+      rateLimitWindowSeconds: dto.rate_limit?.window_seconds ?? null,
     });
     this.cacheIssuedKey(saved, rawKey);
     this.audit.record({ type: 'api_key.created', outcome: 'success', actor: creator.sub, reason: `key ${saved.keyPrefix} for ${saved.serviceName}`, client });
     return toIssuedApiKeyView(saved, rawKey);
-  }
-
-  /**
-   * A key acts as api_service: its permissions are that role's or a narrower list (400 beyond it),
-   * and never one its creator lacks (403).
-   */
-  private grantablePermissions(requested: Permission[] | undefined, creator: Principal): Permission[] {
-    const keyRole = permissionsOf(API_KEY_ROLE);
-    if (requested === undefined) return keyRole.filter((p) => creator.permissions.includes(p));
-    const unique = [...new Set(requested)];
-    const beyondRole = unique.filter((p) => !keyRole.includes(p));
-    if (beyondRole.length > 0) {
-      throw new BadRequestException(`API keys act as ${API_KEY_ROLE}: permissions must be among ${keyRole.join(', ')} (not ${beyondRole.join(', ')})`);
-    }
-    if (!hasAll(creator.permissions, unique)) {
-      throw new ForbiddenException('a key cannot be given a permission its creator does not hold');
-    }
-    return unique;
   }
 
   private async insertWithUniquePrefix(fields: Partial<ApiKey>): Promise<ApiKey> {
@@ -165,18 +153,11 @@ export class ApiKeysService implements OnModuleInit {
   }
 
   private cacheIssuedKey(key: ApiKey, rawKey: string): void {
-    const cached: CachedApiKey = {
-      keyId: key.id,
-      keyPrefix: key.keyPrefix,
-      serviceName: key.serviceName,
-      permissions: key.permissions,
-      validUntil: key.expiresAt.getTime(),
-    };
-    this.cache.set(hashApiKey(rawKey), cached, this.cache.generation);
+    this.cache.set(hashApiKey(rawKey), cachedKeyOf(key, key.expiresAt.getTime()), this.cache.generation);
   }
 
   async list(): Promise<ApiKeyView[]> {
-    await this.lastUsed.flush();
+    await this.usage.flush();
     const keys = await this.keys.list();
     return keys.map(toApiKeyView);
   }

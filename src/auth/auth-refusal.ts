@@ -6,23 +6,33 @@ import type { ErrorBody } from '../common/http-exception.filter';
  * same whether the HTTP guard or the WebSocket handshake answers it.
  */
 export class AuthRefusal extends HttpException {
-  constructor(status: 401 | 403 | 503, message: string) {
-    super(message, status);
+  /** The body's `error`: the status's name, unless the contract names the refusal (ip_not_allowed). */
+  readonly error: string;
+  /** Headers the answer carries besides the body's (Retry-After, RateLimit-*). */
+  readonly responseHeaders: Record<string, string>;
+
+  constructor(status: RefusalStatus, message: string, options: { error?: string; headers?: Record<string, string> } = {}) {
+    const error = options.error ?? STATUS_NAMES[status];
+    super({ statusCode: status, error, message }, status);
+    this.error = error;
+    this.responseHeaders = { ...options.headers };
   }
 
-  get statusCode(): 401 | 403 | 503 {
-    return this.getStatus() as 401 | 403 | 503;
+  get statusCode(): RefusalStatus {
+    return this.getStatus() as RefusalStatus;
   }
 
   /** The body and headers of this refusal, for an answer written outside Nest (the handshake). */
   answer(requestId: string): { body: ErrorBody; headers: Record<string, string> } {
     const status = this.statusCode;
-    const headers: Record<string, string> = { 'Content-Type': 'application/json; charset=utf-8', 'X-Request-Id': requestId };
+    const headers: Record<string, string> = { 'Content-Type': 'application/json; charset=utf-8', 'X-Request-Id': requestId, ...this.responseHeaders };
     if (status === 401) headers['WWW-Authenticate'] = 'Bearer';
-    const error = status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Service Unavailable';
-    return { body: { statusCode: status, error, message: this.message, request_id: requestId }, headers };
+    return { body: { statusCode: status, error: this.error, message: this.message, request_id: requestId }, headers };
   }
 }
+
+type RefusalStatus = 401 | 403 | 429 | 503;
+const STATUS_NAMES: Record<RefusalStatus, string> = { 401: 'Unauthorized', 403: 'Forbidden', 429: 'Too Many Requests', 503: 'Service Unavailable' };
 
 export const MISSING_CREDENTIALS_MESSAGE = 'authentication required: send a Bearer token, an X-API-Key header or the access_token cookie';
 export const INVALID_CREDENTIALS_MESSAGE = 'invalid or expired credentials';

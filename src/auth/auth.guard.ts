@@ -51,8 +51,10 @@ export class AuthGuard implements CanActivate {
     const request = http.getRequest<AuthenticatedRequest>();
     const decision = await this.authenticator.authenticate(httpCarrier(request), rule);
     if (!decision.ok) throw decision.refusal;
+    const response = http.getResponse<Response>();
     // What an authenticated caller is answered is theirs alone: no cache, shared or private, keeps it.
-    http.getResponse<Response>().setHeader('Cache-Control', 'no-store');
+    response.setHeader('Cache-Control', 'no-store');
+    if (decision.headers) for (const [name, value] of Object.entries(decision.headers)) response.setHeader(name, value);
     request.principal = decision.principal;
     return true;
   }

@@ -1,4 +1,6 @@
 import type { AuthResult, Principal } from '../access/principal';
+import type { KeyControls } from '../api-keys/key-controls';
+import type { KeyUsageRecorder } from '../api-keys/key-usage-recorder';
 import type { AuditInput, AuditRecorder } from '../audit/audit-recorder';
 import type { AppConfig } from '../config/app-config';
 import type { MetricsService } from '../metrics/metrics.service';
@@ -46,7 +48,9 @@ describe('Authenticator: the one decision for HTTP and WebSocket', () => {
     const audit = { record: (input: AuditInput) => audits.push(input) } as unknown as AuditRecorder;
     const metricsService = { countAuthentication: (m: string, o: string, r?: string) => metrics.push([m, o, r]) } as unknown as MetricsService;
     const origins = new OriginPolicy({ allowedOrigins: [ALLOWED] } as AppConfig);
-    authenticator = new Authenticator(resolver as unknown as CredentialResolver, origins, audit, metricsService);
+    const keyControls = { ipAllowed: () => true, count: async () => ({ allowed: true, limit: 1, remaining: 0, resetSeconds: 1 }) } as unknown as KeyControls;
+    const keyUsage = { record: () => undefined } as unknown as KeyUsageRecorder;
+    authenticator = new Authenticator(resolver as unknown as CredentialResolver, origins, audit, metricsService, keyControls, keyUsage);
   });
 
   it('lets a caller with every required permission through, counted as a success', async () => {

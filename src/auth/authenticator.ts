@@ -6,6 +6,8 @@ import { hasAll } from '../access/permissions';
 import type { AuthResult, Principal } from '../access/principal';
 import { AuditRecorder } from '../audit/audit-recorder';
 import { clientInfo, type ClientInfo } from '../common/client-info';
+import { KeyControls } from '../api-keys/key-controls';
+import { KeyUsageRecorder, type KeyUseOutcome } from '../api-keys/key-usage-recorder';
 import { MetricsService } from '../metrics/metrics.service';
 import {
   AuthRefusal,
@@ -42,7 +44,8 @@ export function httpCarrier(request: Request): AuthCarrier {
   return { channel: 'http', method: request.method, headers: request.headers, cookies: request.cookies as Record<string, string>, client: clientInfo(request) };
 }
 
-export type AuthDecision = { ok: true; principal: Principal } | { ok: false; refusal: AuthRefusal };
+/** A decision; an admitted request may come with headers for its answer (a key's RateLimit-*). */
+export type AuthDecision = { ok: true; principal: Principal; headers?: Record<string, string> } | { ok: false; refusal: AuthRefusal };
 
 type Failure = Extract<AuthResult, { ok: false }>;
 
@@ -60,6 +63,8 @@ export class Authenticator {
     private readonly originPolicy: OriginPolicy,
     private readonly audit: AuditRecorder,
     private readonly metrics: MetricsService,
+    private readonly keyControls: KeyControls,
+    private readonly keyUsage: KeyUsageRecorder,
   ) {}
 
   async authenticate(carrier: AuthCarrier, route: AuthRoute): Promise<AuthDecision> {
@@ -70,6 +75,52 @@ export class Authenticator {
     });
     if (!result.ok) return { ok: false, refusal: this.refuseCredential(result, carrier) };
     const { principal } = result;
+    let headers: Record<string, string> | undefined;
+    if (principal.kind === 'api_key') {
+      const admitted = await this.admitKey(principal, carrier);
+      if (!admitted.ok) return admitted;
+      headers = admitted.headers;
+    }
+    const decision = this.authorize(principal, carrier, route);
+    if (principal.keyId) this.keyUsage.record(principal.keyId, decision.ok ? 'success' : 'denied', carrier.client.ip);
+    if (!headers) return decision;
+    // Every answer to a rate-limited key carries its RateLimit-* headers, refusals included.
+    if (!decision.ok) Object.assign(decision.refusal.responseHeaders, headers);
+    return decision.ok ? { ...decision, headers } : decision;
+  }
+
+  /** The key's own controls: the address it is used from, then its rate limit. */
+  private async admitKey(principal: Principal, carrier: AuthCarrier): Promise<{ ok: true; headers?: Record<string, string> } | { ok: false; refusal: AuthRefusal }> {
+    const keyId = principal.keyId!;
+    const refuse = (outcome: KeyUseOutcome, refusal: AuthRefusal) => {
+      this.keyUsage.record(keyId, outcome, carrier.client.ip);
+      return { ok: false as const, refusal };
+    };
+    if (!this.keyControls.ipAllowed(principal.keyAllowedIps, carrier.client.ip)) {
+      this.metrics.countAuthentication(methodLabel(carrier, 'api_key'), 'failure', 'ip_not_allowed');
+      this.audit.record({ type: carrier.channel === 'ws' ? 'auth.ws_handshake' : 'auth.api_key', outcome: 'failure', actor: principal.keyPrefix ?? null, reason: 'ip_not_allowed', client: carrier.client });
+      return refuse('denied', new AuthRefusal(403, 'this API key may not be used from this address', { error: 'ip_not_allowed' }));
+    }
+    if (!principal.keyRateLimit) return { ok: true };
+    let verdict;
+    try {
+      verdict = await this.keyControls.count(keyId, principal.keyRateLimit);
+    } catch {
+      return { ok: false, refusal: new AuthRefusal(503, CREDENTIAL_STORE_DOWN_MESSAGE) };
+    }
+    const headers = { 'RateLimit-Limit': String(verdict.limit), 'RateLimit-Remaining': String(verdict.remaining), 'RateLimit-Reset': String(verdict.resetSeconds) };
+    if (verdict.allowed) return { ok: true, headers };
+    this.metrics.rateLimited.inc({ rule: 'api_key' });
+    return refuse(
+      'rate_limited',
+      new AuthRefusal(429, `this API key's rate limit (${verdict.limit} per ${principal.keyRateLimit.windowSeconds} s) is used up; retry later`, {
+        headers: { ...headers, 'Retry-After': String(verdict.resetSeconds) },
+      }),
+    );
+  }
+
+  /** The cookie-origin rule, then the route's permissions. */
+  private authorize(principal: Principal, carrier: AuthCarrier, route: AuthRoute): AuthDecision {
     const handshake = carrier.channel === 'ws';
     // A browser opening a socket is as much a cross-site risk as one changing state.
     const originMatters = handshake || this.originPolicy.changesState(carrier.method);

@@ -45,10 +45,15 @@ export function errorResponse(exception: unknown): { body: ErrorBody; headers: R
   const headers: Record<string, string> = {};
   let status: HttpStatus;
   let message: string;
+  let error: string | undefined;
   if (exception instanceof HttpException) {
     status = exception.getStatus();
     message = messageOf(exception);
     if (exception instanceof RetryLaterException) headers['Retry-After'] = String(exception.retryAfterSeconds);
+    // An exception may name its own error code and carry headers of its own (e.g. RateLimit-*).
+    const own = exception.getResponse() as { error?: unknown };
+    if (typeof own === 'object' && own !== null && typeof own.error === 'string') error = own.error;
+    Object.assign(headers, (exception as { responseHeaders?: Record<string, string> }).responseHeaders ?? {});
   } else if (isDatabaseUnavailable(exception)) {
     status = HttpStatus.SERVICE_UNAVAILABLE;
     message = 'the database is unavailable; retry shortly';
@@ -72,7 +77,7 @@ export function errorResponse(exception: unknown): { body: ErrorBody; headers: R
     }
   }
   if (status === HttpStatus.UNAUTHORIZED) headers['WWW-Authenticate'] = 'Bearer';
-  return { body: { statusCode: status, error: statusText(status), message }, headers };
+  return { body: { statusCode: status, error: error ?? statusText(status), message }, headers };
 }
 
 export function sendError(exception: unknown, req: Request, res: Response, logger: Logger): void {

@@ -17,6 +17,7 @@ export type BusEvent =
     }
   | { type: 'session.ended'; sessions: Array<{ id: string; expiresAt: number }> }
   | { type: 'api_key.revoked'; keyId: string; keyHashes: string[] }
+  | { type: 'api_key.changed'; keyId: string }
   | { type: 'alert.created' | 'alert.updated'; alertId: string; alert?: unknown }
   | { type: 'audit.recorded'; event: unknown };
 

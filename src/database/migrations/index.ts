@@ -5,6 +5,7 @@ import { CreateAlerts1764370000003 } from './1764370000003-CreateAlerts';
 import { AddAuditRequestId1764370000004 } from './1764370000004-AddAuditRequestId';
 import { AccessRemovalIsFinal1764370000005 } from './1764370000005-AccessRemovalIsFinal';
 import { CreateSessions1764370000006 } from './1764370000006-CreateSessions';
+import { ApiKeyControls1764370000007 } from './1764370000007-ApiKeyControls';
 
 /** Every migration, in order; the app runs them at start-up. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   AddAuditRequestId1764370000004,
   AccessRemovalIsFinal1764370000005,
   CreateSessions1764370000006,
+  ApiKeyControls1764370000007,
 ];
