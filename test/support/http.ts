@@ -1,11 +1,19 @@
 /** Small helpers over the real fetch client. */
-export interface Reply<T = any> {
+
+/**
+ * A parsed JSON body or WebSocket frame of whatever shape the server sent. Tests read into it freely
+ * and check the shape with expect(), hence `any` (and the no-unsafe-* rules are off under test/).
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
+export type Json = any;
+
+export interface Reply<T = Json> {
   status: number;
   headers: Headers;
   body: T;
 }
 
-export async function call<T = any>(
+export async function call<T = Json>(
   baseUrl: string,
   method: string,
   path: string,

@@ -1,4 +1,5 @@
 import { createHmac, randomUUID } from 'node:crypto';
+import type { Json } from './http';
 import { TEST_SECRET } from './test-app';
 
 /** Hand-made JWTs for attacking the server: any header, any claims, any signature. */
@@ -24,7 +25,7 @@ export function claimsFor(sub: string, role: string, overrides: Record<string, u
   return { sub, role, iat: now - 60, exp: now + 600, jti: randomUUID(), ...overrides };
 }
 
-export function decodePart(token: string, index: 0 | 1): Record<string, any> {
+export function decodePart(token: string, index: 0 | 1): Record<string, Json> {
   return JSON.parse(Buffer.from(token.split('.')[index], 'base64url').toString('utf8'));
 }
 

@@ -14,11 +14,11 @@ export interface QueryCounter {
 
 export async function countQueries(dataSource: DataSource): Promise<QueryCounter> {
   const runner = dataSource.createQueryRunner();
-  const prototype = Object.getPrototypeOf(runner) as { query: (...args: any[]) => Promise<unknown> };
+  const prototype = Object.getPrototypeOf(runner) as { query: (...args: unknown[]) => Promise<unknown> };
   await runner.release();
   const original = prototype.query;
   const statements: string[] = [];
-  prototype.query = function (this: unknown, ...args: any[]) {
+  prototype.query = function (this: unknown, ...args: unknown[]) {
     statements.push(String(args[0]));
     return original.apply(this, args);
   };

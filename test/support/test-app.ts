@@ -74,5 +74,5 @@ export async function databaseForFile(): Promise<{ url?: string; dataDir?: strin
     return { url: db.url, drop: () => db.drop() };
   }
   const dataDir = mkdtempSync(path.join(tmpdir(), 'aurora-embedded-'));
-  return { dataDir, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
+  return { dataDir, drop: () => Promise.resolve(rmSync(dataDir, { recursive: true, force: true })) };
 }

@@ -1,13 +1,14 @@
 import WebSocket from 'ws';
+import type { Json } from './http';
 
 /** A WebSocket client over the real `ws` package that remembers every frame and the close. */
 export interface LiveClient {
   socket: WebSocket;
-  messages: any[];
+  messages: Json[];
   /** Resolves when the server closes the socket (or the connection drops). */
   closed: Promise<{ code: number; reason: string; at: number }>;
   /** The first frame (already received or still to come) that matches. */
-  nextMessage(match: (message: any) => boolean, timeoutMs?: number): Promise<any>;
+  nextMessage(match: (message: Json) => boolean, timeoutMs?: number): Promise<Json>;
   close(): void;
 }
 
@@ -47,16 +48,17 @@ export function tryHandshake(url: string, headers: Record<string, string> = {}):
 export function openLive(url: string, headers: Record<string, string> = {}): Promise<LiveClient> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url, { headers });
-    const messages: any[] = [];
-    const waiters = new Set<{ match: (message: any) => boolean; resolve: (message: any) => void }>();
+    const messages: Json[] = [];
+    const waiters = new Set<{ match: (message: Json) => boolean; resolve: (message: Json) => void }>();
     let resolveClosed!: (value: { code: number; reason: string; at: number }) => void;
     const closed = new Promise<{ code: number; reason: string; at: number }>((r) => (resolveClosed = r));
     socket.on('message', (data) => {
+      const text = frameText(data);
       let message: unknown;
       try {
-        message = JSON.parse(data.toString());
+        message = JSON.parse(text);
       } catch {
-        message = data.toString();
+        message = text;
       }
       messages.push(message);
       for (const waiter of waiters) {
@@ -84,7 +86,7 @@ export function openLive(url: string, headers: Record<string, string> = {}): Pro
           return new Promise((resolveMessage, rejectMessage) => {
             const waiter = {
               match,
-              resolve: (message: any) => {
+              resolve: (message: Json) => {
                 clearTimeout(timer);
                 resolveMessage(message);
               },
@@ -99,6 +101,11 @@ export function openLive(url: string, headers: Record<string, string> = {}): Pro
       }),
     );
   });
+}
+
+/** A frame's text. `ws` hands over a Buffer (binaryType "nodebuffer"), typed as any of its raw shapes. */
+function frameText(data: WebSocket.RawData): string {
+  return (Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)).toString('utf8');
 }
 
 /** Resolves with the close, or rejects when it does not come within timeoutMs. */
