@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { generateApiKey, generateKeyPrefix, hashApiKey } from '../src/api-keys/api-key-format';
-import { apiKey, bearer, call, cookie, createUser, login, waitFor } from './support/http';
+import { apiKey, bearer, call, cookie, createUser, login, waitFor, type Json } from './support/http';
 import { ADMIN, ALLOWED_ORIGIN, databaseForFile, startTestApp, TestApp } from './support/test-app';
 import { closedWithin, LiveClient, openLive, tryHandshake } from './support/ws';
 
@@ -139,7 +139,7 @@ describe('live WebSockets (/api/v1/ws/alerts, /api/v1/ws/audit)', () => {
       expect(await tryHandshake(url(ALERTS_WS), { ...cookie(analyst), origin: 'https://evil.example' })).toMatchObject({ status: 403 });
       expect(await tryHandshake(url(AUDIT_WS), bearer(viewer))).toMatchObject({ status: 403 });
       const events = async () =>
-        ((await call(t.baseUrl, 'GET', '/api/v1/audit/events?outcome=failure&limit=1000', { headers: bearer(admin) })).body as any[]).filter((e) =>
+        ((await call(t.baseUrl, 'GET', '/api/v1/audit/events?outcome=failure&limit=1000', { headers: bearer(admin) })).body as Json[]).filter((e) =>
           ['auth.ws_handshake', 'auth.cross_site', 'auth.forbidden'].includes(e.type),
         );
       expect(
@@ -179,7 +179,7 @@ describe('live WebSockets (/api/v1/ws/alerts, /api/v1/ws/audit)', () => {
       await call(t.baseUrl, 'POST', '/api/v1/auth/token', { body: { username: 'analyst@ws.test', password: 'wrong-password-000' } });
       const failure = await socket.nextMessage((m) => m.type === 'audit.event' && m.data.type === 'auth.login' && m.data.outcome === 'failure');
       expect(JSON.stringify(failure)).not.toContain('wrong-password-000');
-      const listed = (await call(t.baseUrl, 'GET', '/api/v1/audit/events?type=auth.login&limit=1000', { headers: bearer(operator) })).body as any[];
+      const listed = (await call(t.baseUrl, 'GET', '/api/v1/audit/events?type=auth.login&limit=1000', { headers: bearer(operator) })).body as Json[];
       expect(listed.find((e) => e.id === frame.data.id)).toEqual(frame.data);
     });
 

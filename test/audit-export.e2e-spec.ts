@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { DataSource } from 'typeorm';
-import { bearer, call, login } from './support/http';
+import { bearer, call, login, type Json } from './support/http';
 import { ADMIN, databaseForFile, startTestApp, TestApp } from './support/test-app';
 import { postgresServerUrl } from './support/test-database';
 
@@ -33,8 +33,8 @@ interface ExportRun {
   contentType: string | null;
   lines: number;
   bytes: number;
-  first?: any;
-  last?: any;
+  first?: Json;
+  last?: Json;
   ordered: boolean;
   /** Largest live memory above the baseline at the checkpoints, taken while the stream was open. */
   peakGrowth: number;
@@ -171,7 +171,6 @@ describe(`GET /api/v1/audit/events/export (${EVENTS.toLocaleString('en')} events
 
     const report = `10k: +${(small.peakGrowth / MB).toFixed(1)} MB live (rss +${(small.rssGrowth / MB).toFixed(1)} MB) for ${(small.bytes / MB).toFixed(1)} MB of NDJSON; ` +
       `100k: +${(large.peakGrowth / MB).toFixed(1)} MB live (rss +${(large.rssGrowth / MB).toFixed(1)} MB) for ${(large.bytes / MB).toFixed(1)} MB of NDJSON`;
-    // eslint-disable-next-line no-console
     console.log(report);
 
     // Buffering the export (all rows, or all lines) would hold at least the NDJSON itself: tens of MB.

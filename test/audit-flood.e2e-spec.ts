@@ -55,10 +55,10 @@ describe('audit flood limit', () => {
   let stdoutSpy: jest.SpyInstance;
   beforeAll(async () => {
     // Installed before any app exists, so that its logger writes through process.stdout.write.
-    stdoutSpy = jest.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array) => {
+    stdoutSpy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
       logChunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
       return true;
-    }) as typeof process.stdout.write);
+    });
     db = await databaseForFile();
   });
   afterAll(async () => {

@@ -55,10 +55,10 @@ describe('audit', () => {
 
   beforeAll(async () => {
     // Installed before the app exists, so that its logger writes through process.stdout.write.
-    stdoutSpy = jest.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array) => {
+    stdoutSpy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
       logChunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
       return true;
-    }) as typeof process.stdout.write);
+    });
     db = await databaseForFile();
     t = await startTestApp({ LOG_LEVEL: 'info', LOGIN_MAX_PER_IP: '100000', LOGIN_MAX_FAILURES_PER_USER: '3' }, db);
     adminToken = await tokenFor(ADMIN.username, ADMIN.password);
@@ -369,7 +369,7 @@ describe('audit', () => {
 
     it('appear in no audit event and in no log line: passwords, tokens, API keys', async () => {
       expect(secrets.size).toBeGreaterThan(40);
-      const exported = (await fetch(`${t.baseUrl}/api/v1/audit/events/export`, { headers: bearer(adminToken) }).then((response) => response.text())) as string;
+      const exported = (await fetch(`${t.baseUrl}/api/v1/audit/events/export`, { headers: bearer(adminToken) }).then((response) => response.text()));
       const listed = JSON.stringify((await events()).body);
       const log = logChunks.join('');
       expect(exported.length).toBeGreaterThan(1000);

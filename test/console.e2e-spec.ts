@@ -15,6 +15,9 @@ import { ADMIN, databaseForFile, startTestApp } from './support/test-app';
 
 jest.setTimeout(60_000);
 
+/** What the canaries leave on a page: an injected inline script's mark, and whether alert() ran. */
+type CanaryWindow = Window & { __inline?: unknown; __xss?: boolean };
+
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const ROOT = path.resolve(__dirname, '..');
@@ -146,7 +149,7 @@ describe('SOC console in a real browser', () => {
       document.body.append(script);
     });
     await canary.page.waitForTimeout(100);
-    expect(await canary.page.evaluate(() => (window as any).__inline)).toBeUndefined();
+    expect(await canary.page.evaluate(() => (window as CanaryWindow).__inline)).toBeUndefined();
     expect(canary.cspViolations.length).toBeGreaterThan(0);
     await canary.context.close();
   });
@@ -175,8 +178,8 @@ describe('SOC console in a real browser', () => {
   it('shows an alert posted with an API key live, its attacker-controlled title as text, and acknowledges it', async () => {
     const { page } = admin;
     await page.evaluate(() => {
-      (window as any).__xss = false;
-      (window as any).alert = () => ((window as any).__xss = true);
+      (window as CanaryWindow).__xss = false;
+      (window as CanaryWindow).alert = () => ((window as CanaryWindow).__xss = true);
     });
     const created = await call(server.origin, 'POST', '/api/v1/alerts', {
       headers: apiKey(ingestKey),
@@ -192,7 +195,7 @@ describe('SOC console in a real browser', () => {
     expect(await row.getAttribute('class')).toContain('sev-critical');
     expect(await row.locator('.alert-status').textContent()).toBe('open');
     await page.waitForTimeout(200);
-    expect(await page.evaluate(() => (window as any).__xss)).toBe(false);
+    expect(await page.evaluate(() => (window as CanaryWindow).__xss)).toBe(false);
     await shot(page, '03-live-alerts');
 
     await row.locator('button[data-action="acknowledged"]').click();
@@ -436,8 +439,8 @@ describe('SOC console in a real browser', () => {
       hostile = await roamerDevice(XSS_TITLE);
       const { page } = here;
       await page.evaluate(() => {
-        (window as any).__xss = false;
-        (window as any).alert = () => ((window as any).__xss = true);
+        (window as CanaryWindow).__xss = false;
+        (window as CanaryWindow).alert = () => ((window as CanaryWindow).__xss = true);
       });
 
       expect(await page.isVisible('#nav a[data-view="sessions"]')).toBe(true);
@@ -479,7 +482,7 @@ describe('SOC console in a real browser', () => {
       expect(await page.getByRole('button', { name: `Sign out ${XSS_TITLE}, 127.0.0.1`, exact: true }).count()).toBe(1);
       expect(await page.locator('img').count()).toBe(0);
       await page.waitForTimeout(200);
-      expect(await page.evaluate(() => (window as any).__xss)).toBe(false);
+      expect(await page.evaluate(() => (window as CanaryWindow).__xss)).toBe(false);
 
       await shot(page, '10-sessions');
       if (DOCS_SCREENSHOTS) {

@@ -159,9 +159,12 @@ describe('Prometheus metrics move with what they count', () => {
   });
 
   it('docs/grafana-dashboard.json parses, takes its datasource as ${DS_PROMETHEUS}, and queries only metrics this process exports', async () => {
-    const dashboard = JSON.parse(readFileSync(path.join(__dirname, '..', 'docs', 'grafana-dashboard.json'), 'utf8'));
+    const dashboard = JSON.parse(readFileSync(path.join(__dirname, '..', 'docs', 'grafana-dashboard.json'), 'utf8')) as {
+      __inputs: unknown;
+      panels: Array<{ targets?: Array<{ expr: string; datasource: { uid: string } }> }>;
+    };
     expect(dashboard.__inputs).toEqual([expect.objectContaining({ name: 'DS_PROMETHEUS', type: 'datasource', pluginId: 'prometheus' })]);
-    const queries: Array<{ expr: string; datasource: { uid: string } }> = dashboard.panels.flatMap((panel: any) => panel.targets ?? []);
+    const queries = dashboard.panels.flatMap((panel) => panel.targets ?? []);
     expect(queries.length).toBeGreaterThan(10);
     for (const query of queries) expect(query.datasource.uid).toBe('${DS_PROMETHEUS}');
     const queried = new Set(queries.flatMap((query) => query.expr.match(/\b(?:aurora|process|nodejs)_[a-z0-9_]+/g) ?? []));

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApiKeyCache } from '../src/api-keys/api-key-cache';
 import { hashApiKey } from '../src/api-keys/api-key-format';
-import { apiKey, bearer, call, createUser, login, Reply, waitFor } from './support/http';
+import { apiKey, bearer, call, createUser, login, Reply, waitFor, type Json } from './support/http';
 import { ADMIN, startTestApp, TestApp } from './support/test-app';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 import { closedWithin, LiveClient, openLive, sleep } from './support/ws';
@@ -175,11 +175,11 @@ describe('operator workflows across two instances (one PostgreSQL database)', ()
 
     // A client still holding the old secret shows up in the audit trail by key_prefix: how the operator finds it.
     expect((await call(b.baseUrl, 'GET', '/api/v1/auth/me', { headers: { ...apiKey(issued.api_key), 'user-agent': userAgent } })).status).toBe(401);
-    let late: any;
+    let late: Json;
     expect(
       await waitFor(async () => {
         const events = await call(a.baseUrl, 'GET', '/api/v1/audit/events?type=auth.api_key&outcome=failure&limit=1000', { headers: bearer(admin) });
-        late = (events.body as any[]).find((event) => event.user_agent === userAgent);
+        late = (events.body as Json[]).find((event) => event.user_agent === userAgent);
         return late !== undefined;
       }),
     ).toBe(true);
@@ -190,7 +190,7 @@ describe('operator workflows across two instances (one PostgreSQL database)', ()
     const issued = await issueOnA();
     const rotated = await rotate(issued.id, 120);
     expect(rotated.status).toBe(201);
-    let events: Reply<any[]> | undefined;
+    let events: Reply<Json[]> | undefined;
     const found = await waitFor(async () => {
       events = await call(b.baseUrl, 'GET', '/api/v1/audit/events?type=api_key.rotated&limit=1000', { headers: bearer(admin) });
       return events.status === 200 && events.body.some((event) => event.reason?.includes(issued.key_prefix));
@@ -223,6 +223,6 @@ describe('operator workflows across two instances (one PostgreSQL database)', ()
     expect(JSON.stringify(frame)).not.toContain('not.a.token');
     // And it is the event A wrote to the shared table.
     const listedOnA = await call(a.baseUrl, 'GET', '/api/v1/audit/events?type=auth.jwt&outcome=failure&limit=1000', { headers: bearer(admin) });
-    expect(listedOnA.body.find((e: any) => e.user_agent === userAgent)).toEqual(frame.data);
+    expect(listedOnA.body.find((e: Json) => e.user_agent === userAgent)).toEqual(frame.data);
   });
 });

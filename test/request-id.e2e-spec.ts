@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { bearer, call, createUser, login, waitFor } from './support/http';
+import { bearer, call, createUser, login, waitFor, type Json } from './support/http';
 import { ADMIN, databaseForFile, startTestApp, TestApp } from './support/test-app';
 import WebSocket from 'ws';
 import { tryHandshake } from './support/ws';
@@ -20,10 +20,10 @@ describe('X-Request-Id', () => {
 
   beforeAll(async () => {
     // Installed before the app exists: pino picks its destination (process.stdout) at start.
-    stdoutSpy = jest.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array) => {
+    stdoutSpy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
       logChunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
       return true;
-    }) as typeof process.stdout.write);
+    });
     db = await databaseForFile();
     t = await startTestApp({ LOG_LEVEL: 'info', LOGIN_MAX_PER_IP: '100000' }, db);
     admin = await login(t.baseUrl, ADMIN.username, ADMIN.password);
@@ -36,7 +36,7 @@ describe('X-Request-Id', () => {
 
   const uniqueId = (label: string) => `${label}-${randomUUID()}`;
   /** Every JSON log line written so far. */
-  const logLines = (): any[] =>
+  const logLines = (): Json[] =>
     logChunks
       .join('')
       .split('\n')
@@ -49,7 +49,7 @@ describe('X-Request-Id', () => {
         }
       })
       .filter(Boolean);
-  const auditEvents = async (query: string): Promise<any[]> => {
+  const auditEvents = async (query: string): Promise<Json[]> => {
     const reply = await call(t.baseUrl, 'GET', `/api/v1/audit/events?${query}&limit=1000`, { headers: bearer(admin) });
     expect(reply.status).toBe(200);
     return reply.body;
@@ -145,7 +145,7 @@ describe('X-Request-Id', () => {
       expect(reply.body.request_id).toBe(id);
 
       // The request's own lines: the access log line and the audit line logged while it ran.
-      let lines: any[] = [];
+      let lines: Json[] = [];
       expect(await waitFor(() => (lines = logLines().filter((line) => JSON.stringify(line).includes(id))).length >= 2)).toBe(true);
       const access = lines.find((line) => line.res?.statusCode === 401);
       expect(access).toBeDefined();
@@ -157,7 +157,7 @@ describe('X-Request-Id', () => {
       expect(auditLine.req?.id).toBe(id);
       for (const line of lines) expect(JSON.stringify(line)).not.toContain('Definitely-Wrong-Password-7');
 
-      let rows: any[] = [];
+      let rows: Json[] = [];
       expect(await waitFor(async () => (rows = (await auditEvents('type=auth.login&outcome=failure')).filter((e) => e.request_id === id)).length === 1)).toBe(true);
       expect(rows[0]).toMatchObject({ type: 'auth.login', outcome: 'failure', actor: ADMIN.username, reason: 'wrong_password', request_id: id });
     });
@@ -169,7 +169,7 @@ describe('X-Request-Id', () => {
       expect(reply.status).toBe(401);
       const answered = reply.headers.get('x-request-id')!;
       expect(answered).toMatch(UUID);
-      let rows: any[] = [];
+      let rows: Json[] = [];
       expect(await waitFor(async () => (rows = (await auditEvents('type=auth.jwt')).filter((e) => e.user_agent === userAgent)).length === 1)).toBe(true);
       expect(rows[0].request_id).toBe(answered);
       // The raw header may be logged among the request headers, but never as the request's id.
@@ -184,7 +184,7 @@ describe('X-Request-Id', () => {
       expect(refused).toMatchObject({ opened: false, status: 401 });
       if (refused.opened) return;
       expect(refused.headers['x-request-id']).toBe(id);
-      let rows: any[] = [];
+      let rows: Json[] = [];
       expect(await waitFor(async () => (rows = (await auditEvents('type=auth.ws_handshake')).filter((e) => e.request_id === id)).length === 1)).toBe(true);
       expect(rows[0]).toMatchObject({ type: 'auth.ws_handshake', outcome: 'failure', reason: 'malformed_token', request_id: id });
 

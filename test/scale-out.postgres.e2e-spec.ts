@@ -22,7 +22,7 @@ const freshUsername = (name: string) => `${name}-${randomUUID()}@scale.test`;
  */
 describe('scale-out: three instances on one PostgreSQL database and one Redis', () => {
   let db: TestDatabase;
-  let instances: TestApp[] = [];
+  const instances: TestApp[] = [];
   let single: TestApp;
   let adminToken: string;
   const clients: LiveClient[] = [];

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import WebSocket from 'ws';
-import { EventBus } from '../src/database/event-bus';
+import { EventBus, type BusEvent } from '../src/database/event-bus';
 import { bearer, call, cookie, createUser, login } from './support/http';
 import { decodePart, forgeToken, nowSeconds } from './support/jwt';
 import { ADMIN, ALLOWED_ORIGIN, databaseForFile, startTestApp, TestApp } from './support/test-app';
@@ -354,7 +354,7 @@ describe('live WebSockets after credential changes (role, password, disabling, d
     it("late news of the old account's deletion (as from another instance) does not close the new account's sockets", async () => {
       const bus = t.app.get(EventBus);
       const old = await freshUser('viewer', 'late-news');
-      const news: any[] = [];
+      const news: BusEvent[] = [];
       const unsubscribe = bus.on('user.changed', (event) => {
         if (event.userId === old.id && event.deleted) news.push(event);
       });
@@ -384,7 +384,8 @@ describe('live WebSockets after credential changes (role, password, disabling, d
 
       // The new account's creation is heard; then the bus reconnects and subscribers resync.
       const renewed = await recreate(old.username);
-      (t.app.get(EventBus) as unknown as { announceResync(): void }).announceResync();
+      // announceResync is protected: called here as the bus calls it after a reconnect.
+      t.app.get<EventBus, { announceResync(): void }>(EventBus).announceResync();
       // The REST path already refuses the old account's token for the new account.
       expect((await call(t.baseUrl, 'GET', '/api/v1/auth/me', { headers: bearer(old.token) })).status).toBe(401);
 
