@@ -43,21 +43,23 @@ class FakeKeyWrites {
     this.key = copyOf(stored);
   }
 
-  graceHashes = jest.fn(async (): Promise<string[]> => {
-    return [...this.repo.graceSecrets].filter(([, grace]) => grace.keyId === this.stored.id).map(([hash]) => hash);
+  graceHashes = jest.fn((): Promise<string[]> => {
+    return Promise.resolve([...this.repo.graceSecrets].filter(([, grace]) => grace.keyId === this.stored.id).map(([hash]) => hash));
   });
 
-  revoke = jest.fn(async (at: Date): Promise<void> => {
+  revoke = jest.fn((at: Date): Promise<void> => {
     this.stored.revokedAt = at;
     for (const [hash, grace] of this.repo.graceSecrets) if (grace.keyId === this.stored.id) this.repo.graceSecrets.delete(hash);
+    return Promise.resolve();
   });
 
-  replaceSecret = jest.fn(async (newHash: string, graceUntil: Date | null): Promise<void> => {
+  replaceSecret = jest.fn((newHash: string, graceUntil: Date | null): Promise<void> => {
     for (const [hash, grace] of this.repo.graceSecrets) {
       if (grace.keyId === this.stored.id && grace.validUntil.getTime() <= Date.now()) this.repo.graceSecrets.delete(hash);
     }
     if (graceUntil) this.repo.graceSecrets.set(this.stored.keyHash, { keyId: this.stored.id, validUntil: graceUntil });
     this.stored.keyHash = newHash;
+    return Promise.resolve();
   });
 }
 
@@ -124,14 +126,14 @@ class FakeKeysRepository {
     return found;
   });
 
-  insert = jest.fn(async (fields: Partial<ApiKey>): Promise<ApiKey> => {
+  insert = jest.fn((fields: Partial<ApiKey>): Promise<ApiKey> => {
     this.inserted++;
     const key = Object.assign(new ApiKey(), { id: `new-${this.inserted}`, createdAt: new Date(Date.now()), lastUsedAt: null, revokedAt: null, ...fields });
     this.keys.set(key.id, key);
-    return copyOf(key);
+    return Promise.resolve(copyOf(key));
   });
 
-  list = jest.fn(async (): Promise<ApiKey[]> => [...this.keys.values()].map(copyOf));
+  list = jest.fn((): Promise<ApiKey[]> => Promise.resolve([...this.keys.values()].map(copyOf)));
 
   withKeyLocked = jest.fn(async <T>(id: string, work: (writes: KeyWrites) => Promise<T>): Promise<T | null> => {
     const stored = this.keys.get(id);
@@ -178,7 +180,7 @@ describe(ApiKeysService.name, () => {
     repo = new FakeKeysRepository();
     cache = new ApiKeyCache({ apiKeyCacheTtlSeconds: 30, apiKeyCacheMaxEntries: 100 } as AppConfig);
     bus = new TestBus();
-    lastUsed = { touch: jest.fn(), flush: jest.fn(async () => undefined) };
+    lastUsed = { touch: jest.fn(), flush: jest.fn(() => Promise.resolve()) };
     audited = [];
     const audit = { record: jest.fn((input: AuditInput) => void audited.push(input)) };
     revocations = [];
@@ -486,7 +488,8 @@ describe(ApiKeysService.name, () => {
         permissions: ['alerts:read'],
         createdBy: 'root',
         expiresAt: new Date(T0 + 7 * DAY_MS),
-        keyPrefix: expect.stringMatching(/^ak_[0-9a-f]{12}$/),
+        // Jest's asymmetric matchers are typed any; `as unknown` keeps that out of the typed literal.
+        keyPrefix: expect.stringMatching(/^ak_[0-9a-f]{12}$/) as unknown,
         allowedIps: [],
         rateLimitLimit: null,
         rateLimitWindowSeconds: null,
@@ -575,10 +578,10 @@ describe(ApiKeysService.name, () => {
   describe('list', () => {
     it('writes the pending last-used times before reading the keys', async () => {
       const order: string[] = [];
-      lastUsed.flush.mockImplementation(async () => void order.push('flush'));
-      repo.list.mockImplementation(async () => {
+      lastUsed.flush.mockImplementation(() => Promise.resolve(void order.push('flush')));
+      repo.list.mockImplementation(() => {
         order.push('list');
-        return [];
+        return Promise.resolve([]);
       });
 
       await sut.list();

@@ -1,4 +1,4 @@
-import { BadRequestException, ConflictException, ForbiddenException, Injectable, NotFoundException, OnModuleInit } from '@nestjs/common';
+import { ConflictException, Injectable, NotFoundException, OnModuleInit } from '@nestjs/common';
 import { AuditRecorder } from '../audit/audit-recorder';
 import { API_KEY_ROLE } from '../access/permissions';
 import type { AuthResult, Principal } from '../access/principal';
