@@ -2,7 +2,9 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * Every sign-in becomes a session; tokens carry its id (`sid`). Logging out ends the session, so the
- * deny list of token ids (revoked_tokens) is no longer needed.
+ * deny list of token ids (revoked_tokens) is no longer needed. user_id has no foreign key on
+ * purpose: a deleted user's sessions are ended (reason `deleted`, audited) and kept for the
+ * record, not swept away by a cascade before anyone could end them.
  */
 export class CreateSessions1764370000006 implements MigrationInterface {
   name = 'CreateSessions1764370000006';
@@ -11,7 +13,7 @@ export class CreateSessions1764370000006 implements MigrationInterface {
     await queryRunner.query(`
       CREATE TABLE "sessions" (
         "id" uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-        "user_id" uuid NOT NULL REFERENCES "users" ("id") ON DELETE CASCADE,
+        "user_id" uuid NOT NULL,
         "created_at" timestamptz NOT NULL DEFAULT now(),
         "last_seen_at" timestamptz NOT NULL DEFAULT now(),
         "expires_at" timestamptz NOT NULL,
