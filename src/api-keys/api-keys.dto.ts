@@ -32,6 +32,13 @@ export class RateLimitDto {
 
 /** The settings a key may be given on creation and changed later. */
 class KeySettingsDto {
+  @ApiPropertyOptional({ enum: PERMISSIONS, isArray: true })
+  @OptionalField()
+  @IsArray()
+  @ArrayMaxSize(PERMISSIONS.length)
+  @IsIn(PERMISSIONS, { each: true, message: `each permission must be one of ${PERMISSIONS.join(', ')}` })
+  permissions?: Permission[];
+
   @ApiPropertyOptional({ type: [String], maxItems: MAX_ALLOWED_IPS, description: 'CIDR ranges the key may be used from; empty or absent: any address' })
   @OptionalField()
   @IsArray()
@@ -61,13 +68,6 @@ export class CreateApiKeyDto extends KeySettingsDto {
   @Min(1)
   @Max(3650)
   expires_in_days?: number;
-
-  @ApiPropertyOptional({ enum: PERMISSIONS, isArray: true })
-  @OptionalField()
-  @IsArray()
-  @ArrayMaxSize(PERMISSIONS.length)
-  @IsIn(PERMISSIONS, { each: true, message: `each permission must be one of ${PERMISSIONS.join(', ')}` })
-  permissions?: Permission[];
 }
 
 export class UpdateApiKeyDto extends KeySettingsDto {
@@ -77,13 +77,6 @@ export class UpdateApiKeyDto extends KeySettingsDto {
   @Length(1, 100)
   @Matches(USERNAME_PATTERN, { message: 'service_name must be printable characters without leading or trailing spaces' })
   service_name?: string;
-
-  @ApiPropertyOptional({ enum: PERMISSIONS, isArray: true })
-  @OptionalField()
-  @IsArray()
-  @ArrayMaxSize(PERMISSIONS.length)
-  @IsIn(PERMISSIONS, { each: true, message: `each permission must be one of ${PERMISSIONS.join(', ')}` })
-  permissions?: Permission[];
 }
 
 export class KeyUsageQuery {
