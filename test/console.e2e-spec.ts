@@ -258,6 +258,260 @@ describe('SOC console in a real browser', () => {
     expect((await call(server.origin, 'GET', '/api/v1/auth/me', { headers: apiKey(issued) })).status).toBe(401);
   });
 
+  describe('API key controls', () => {
+    const SERVICE = 'siem-audit-reader';
+    let keyId: string;
+    let oldSecret: string;
+    let newSecret: string;
+    /** What the server should have counted for the key: every answer to a request made with it. */
+    const uses = { success: 0, denied: 0, rate_limited: 0 };
+    const listed = async () => (await call(server.origin, 'GET', '/api/v1/auth/api-keys', { headers: bearer(adminToken) })).body.find((k: { id: string }) => k.id === keyId);
+
+    /** One request with the key (X-API-Key), tallied by what it was answered. */
+    async function useKey(secret: string, route: string): Promise<number> {
+      const reply = await fetch(`${server.origin}${route}`, { headers: { 'X-API-Key': secret } });
+      await reply.arrayBuffer();
+      if (reply.status === 200) uses.success++;
+      else if (reply.status === 403) uses.denied++;
+      else if (reply.status === 429) uses.rate_limited++;
+      else throw new Error(`unexpected ${reply.status} for ${route}`);
+      return reply.status;
+    }
+
+    it('creates a key with audit:read, an IP range and a limit (bad ranges refused in words); the list shows them', async () => {
+      const { page } = admin;
+      await page.click('#nav a[data-view="keys"]');
+      await page.locator('#view-keys').waitFor({ state: 'visible' });
+      if (await page.isVisible('#key-issued')) await page.click('#key-issued-dismiss');
+      for (const p of ['alerts-read', 'alerts-write', 'audit-read']) expect(await page.isVisible(`#key-perm-${p}`)).toBe(true);
+      expect(await page.textContent('label[for="key-perm-audit-read"]')).toContain('audit trail');
+      expect(await page.isDisabled('#key-limit')).toBe(true);
+
+      await page.fill('#key-service', SERVICE);
+      await page.uncheck('#key-perm-alerts-read');
+      await page.uncheck('#key-perm-alerts-write');
+      await page.check('#key-perm-audit-read');
+      await page.check('#key-limit-on');
+      expect(await page.isDisabled('#key-limit')).toBe(false);
+      await page.fill('#key-limit', '8');
+      await page.fill('#key-window', '1');
+      await page.selectOption('#key-window-unit', '60');
+
+      // Checked lightly in the browser …
+      await page.fill('#key-ips', '127.0.0.0/8\nnot-an-ip');
+      await page.click('#key-create');
+      await page.locator('#key-form-message', { hasText: '“not-an-ip” (IP ranges, line 2) is not an IP address or CIDR range' }).waitFor();
+      expect(await page.evaluate(() => document.activeElement?.id)).toBe('key-ips');
+      // … and what only the server can tell is refused in its words.
+      await page.fill('#key-ips', '127.0.0.0/8\n2001:db8:::1/64');
+      await page.click('#key-create');
+      await page.locator('#key-form-message', { hasText: 'The server refused: each allowed_ips entry must be an IPv4 or IPv6 address or CIDR range' }).waitFor();
+      expect(await page.isVisible('#key-issued')).toBe(false);
+
+      await page.fill('#key-ips', '127.0.0.0/8\n 10.0.0.0/8 \n\n');
+      const posted = page.waitForRequest((request) => request.method() === 'POST' && request.url().endsWith('/api/v1/auth/api-keys'));
+      await page.click('#key-create');
+      expect((await posted).postDataJSON()).toEqual({
+        service_name: SERVICE,
+        expires_in_days: 90,
+        permissions: ['audit:read'],
+        allowed_ips: ['127.0.0.0/8', '10.0.0.0/8'],
+        rate_limit: { limit: 8, window_seconds: 60 },
+      });
+      await page.locator('#key-issued').waitFor({ state: 'visible' });
+      expect(await page.textContent('#key-issued-kind')).toBe('New key for');
+      oldSecret = (await page.textContent('#key-issued-value')) ?? '';
+      expect(oldSecret).toMatch(/^aurora_.{32,}$/);
+      expect(await page.evaluate(() => document.activeElement?.id)).toBe('key-copy');
+
+      const row = page.locator('#keys-body tr.key-row', { has: page.locator(`.key-service:text-is("${SERVICE}")`) });
+      await row.waitFor();
+      keyId = (await row.getAttribute('data-id'))!;
+      expect(await row.locator('.perms').textContent()).toBe('audit:read');
+      expect(await row.locator('.key-ips .ip-range').allTextContents()).toEqual(['127.0.0.0/8', '10.0.0.0/8']);
+      expect(await row.locator('.key-limit').textContent()).toBe('8 per minute');
+      const stored = await listed();
+      expect(stored).toMatchObject({ permissions: ['audit:read'], allowed_ips: ['127.0.0.0/8', '10.0.0.0/8'], rate_limit: { limit: 8, window_seconds: 60 } });
+      // The form is ready for the next key.
+      expect(await page.inputValue('#key-service')).toBe('');
+      expect(await page.isChecked('#key-limit-none')).toBe(true);
+      await page.click('#key-issued-dismiss');
+    });
+
+    it('edits the key: the form is prefilled, only what changed is sent (PATCH), the list and the API agree', async () => {
+      const { page } = admin;
+      const row = page.locator(`#keys-body tr.key-row[data-id="${keyId}"]`);
+      await page.getByRole('button', { name: `Edit ${SERVICE} (`, exact: false }).click();
+      expect(await page.textContent('#key-form-title')).toMatch(new RegExp(`^Edit ${SERVICE} \\(\\w+\\)$`));
+      expect(await page.evaluate(() => document.activeElement?.id)).toBe('key-service');
+      expect(await page.isVisible('#key-expiry')).toBe(false);
+      expect(await page.textContent('#key-create')).toBe('Save changes');
+      expect(await page.inputValue('#key-service')).toBe(SERVICE);
+      expect(await page.isChecked('#key-perm-audit-read')).toBe(true);
+      expect(await page.isChecked('#key-perm-alerts-read')).toBe(false);
+      expect(await page.inputValue('#key-ips')).toBe('127.0.0.0/8\n10.0.0.0/8');
+      expect(await page.isChecked('#key-limit-on')).toBe(true);
+      expect([await page.inputValue('#key-limit'), await page.inputValue('#key-window'), await page.inputValue('#key-window-unit')]).toEqual(['8', '1', '60']);
+
+      // Nothing changed: nothing is sent.
+      await page.click('#key-create');
+      await page.locator('#key-form-message:text-is("Nothing to save: no field was changed.")').waitFor();
+
+      await page.fill('#key-ips', '127.0.0.1/32\n2001:db8::/32');
+      const patched = page.waitForRequest((request) => request.method() === 'PATCH');
+      await page.click('#key-create');
+      const request = await patched;
+      expect(request.url()).toBe(`${server.origin}/api/v1/auth/api-keys/${keyId}`);
+      expect(request.postDataJSON()).toEqual({ allowed_ips: ['127.0.0.1/32', '2001:db8::/32'] });
+      await page.locator(`#keys-body tr.key-row[data-id="${keyId}"] .key-ips .ip-range:text-is("2001:db8::/32")`).waitFor();
+      expect(await row.locator('.key-ips .ip-range').allTextContents()).toEqual(['127.0.0.1/32', '2001:db8::/32']);
+      expect(await row.locator('.key-limit').textContent()).toBe('8 per minute');
+      expect(await page.textContent('#key-form-title')).toBe('Create a key');
+      expect(await page.isVisible('#key-expiry')).toBe(true);
+      expect(await page.evaluate(() => document.activeElement?.classList.contains('edit-key'))).toBe(true);
+      expect(await listed()).toMatchObject({ service_name: SERVICE, permissions: ['audit:read'], allowed_ips: ['127.0.0.1/32', '2001:db8::/32'], rate_limit: { limit: 8, window_seconds: 60 } });
+    });
+
+    it('rotates with a 1 h grace: the new secret is shown once, and both the old and the new secret work', async () => {
+      const { page } = admin;
+      const row = page.locator(`#keys-body tr.key-row[data-id="${keyId}"]`);
+      // Cancel first: nothing happens.
+      await row.locator('button.rotate-key').click();
+      await page.locator('#rotate-dialog').waitFor({ state: 'visible' });
+      expect(await page.textContent('#rotate-text')).toContain(`“${SERVICE}”`);
+      await page.click('#rotate-cancel');
+      expect(await page.isVisible('#key-issued')).toBe(false);
+      expect(await useKey(oldSecret, '/api/v1/audit/events')).toBe(200);
+
+      await row.locator('button.rotate-key').click();
+      expect(await page.isChecked('#grace-0')).toBe(true);
+      // A custom grace out of range is refused in the dialog.
+      await page.check('#grace-custom');
+      await page.fill('#grace-seconds', '90000');
+      await page.click('#rotate-ok');
+      await page.locator('#rotate-message:text-is("Enter a whole number of seconds between 0 and 86400.")').waitFor();
+      expect(await page.isVisible('#rotate-dialog')).toBe(true);
+      await page.check('#grace-3600');
+      const rotated = page.waitForRequest((request) => request.url().endsWith(`/auth/api-keys/${keyId}/rotate`));
+      await page.click('#rotate-ok');
+      expect((await rotated).postDataJSON()).toEqual({ grace_period_seconds: 3600 });
+      await page.locator('#key-issued').waitFor({ state: 'visible' });
+      expect(await page.textContent('#key-issued-kind')).toBe('New secret for');
+      expect(await page.textContent('#key-issued-service')).toContain(SERVICE);
+      expect(await page.textContent('#key-issued-note')).toMatch(/^The previous secret keeps working until .+ \(1 hour\), then never again\.$/);
+      newSecret = (await page.textContent('#key-issued-value')) ?? '';
+      expect(newSecret).toMatch(/^aurora_.{32,}$/);
+      expect(newSecret).not.toBe(oldSecret);
+      expect(await page.isVisible('#key-copy')).toBe(true);
+      expect(await page.locator('#keys-body').textContent()).not.toContain(newSecret);
+
+      expect(await useKey(newSecret, '/api/v1/audit/events')).toBe(200);
+      expect(await useKey(oldSecret, '/api/v1/audit/events')).toBe(200);
+      await page.click('#key-issued-dismiss');
+      expect(await page.locator('body').textContent()).not.toContain(newSecret);
+    });
+
+    it('charts the key’s hourly usage (succeeded, denied, rate-limited) with the right totals in text', async () => {
+      const { page } = admin;
+      for (let i = 0; i < 2; i++) expect(await useKey(newSecret, '/api/v1/audit/events')).toBe(200);
+      // Alerts are not among the key's permissions: denied.
+      for (let i = 0; i < 2; i++) expect(await useKey(newSecret, '/api/v1/alerts')).toBe(403);
+      for (let i = 0; i < 20 && uses.rate_limited < 2; i++) await useKey(newSecret, '/api/v1/audit/events');
+      expect(uses.rate_limited).toBe(2);
+      const all = uses.success + uses.denied + uses.rate_limited;
+
+      const row = page.locator(`#keys-body tr.key-row[data-id="${keyId}"]`);
+      const toggle = row.locator('button.usage-toggle');
+      expect(await toggle.getAttribute('aria-expanded')).toBe('false');
+      expect(await page.getByRole('button', { name: `Usage of ${SERVICE} (`, exact: false }).count()).toBe(1);
+      await toggle.click();
+      expect(await toggle.getAttribute('aria-expanded')).toBe('true');
+      const panel = page.locator(`#key-usage-${keyId}`);
+      await panel.locator('svg.usage-chart rect.bar').first().waitFor();
+      expect(await panel.locator('svg.usage-chart rect.bar-success').count()).toBeGreaterThan(0);
+      expect(await panel.locator('svg.usage-chart rect.bar-denied').count()).toBeGreaterThan(0);
+      expect(await panel.locator('svg.usage-chart rect.bar-limited').count()).toBeGreaterThan(0);
+      const counted = await panel.locator('svg.usage-chart rect.bar').evaluateAll((rects) =>
+        rects.reduce<Record<string, number>>((sum, rect) => {
+          const kind = [...rect.classList].find((c) => c.startsWith('bar-'))!;
+          sum[kind] = (sum[kind] ?? 0) + Number(rect.getAttribute('data-count'));
+          return sum;
+        }, {}),
+      );
+      expect(counted).toEqual({ 'bar-success': uses.success, 'bar-denied': uses.denied, 'bar-limited': uses.rate_limited });
+
+      const summary = `In the last 24 hours: ${all} requests — ${uses.success} succeeded, ${uses.denied} denied, ${uses.rate_limited} rate-limited.`;
+      expect(await panel.locator('.usage-summary').textContent()).toBe(summary);
+      expect(await panel.locator('svg.usage-chart').getAttribute('role')).toBe('img');
+      expect(await panel.locator('svg.usage-chart').getAttribute('aria-label')).toBe(`Requests per hour. ${summary}`);
+      expect(await panel.locator('.usage-totals td').allTextContents()).toEqual([String(uses.success), String(uses.denied), String(uses.rate_limited)]);
+      expect(await panel.locator('.chart-legend strong').allTextContents()).toEqual([String(uses.success), String(uses.denied), String(uses.rate_limited)]);
+      expect(await panel.locator('.usage-last-ip').textContent()).toMatch(/127\.0\.0\.1$/);
+      expect(await panel.locator('.usage-last-used time').count()).toBe(1);
+      // The API agrees.
+      const usage = await call(server.origin, 'GET', `/api/v1/auth/api-keys/${keyId}/usage?days=1`, { headers: bearer(adminToken) });
+      expect(usage.status).toBe(200);
+      expect(usage.body.hours).toHaveLength(24);
+
+      await page.click('#nav a[data-view="alerts"]');
+      await page.click('#nav a[data-view="keys"]');
+      await panel.locator('svg.usage-chart rect.bar').first().waitFor();
+      await page.locator('#flash').waitFor({ state: 'hidden' });
+      await shot(page, '04b-api-keys-usage');
+      if (DOCS_SCREENSHOTS) {
+        const box = (await page.locator('#view-keys').boundingBox())!;
+        await page.screenshot({ path: path.join(ROOT, 'docs', 'console-keys.png'), fullPage: true, clip: { x: 0, y: 0, width: 1280, height: Math.ceil(box.y + box.height + 24) } });
+      }
+
+      // Seven days: the same totals over 168 hours.
+      await panel.locator('select.usage-days').selectOption('7');
+      await panel.locator('.usage-summary', { hasText: 'In the last 7 days:' }).waitFor();
+      expect(await panel.locator('.usage-summary').textContent()).toBe(summary.replace('the last 24 hours', 'the last 7 days'));
+      expect(await panel.locator('svg.usage-chart rect.bar').count()).toBeGreaterThan(0);
+
+      await toggle.click();
+      expect(await panel.isVisible()).toBe(false);
+    });
+
+    it('shows a hostile service name as text everywhere on the keys page', async () => {
+      const { page } = admin;
+      await page.evaluate(() => {
+        (window as CanaryWindow).__xss = false;
+        (window as CanaryWindow).alert = () => ((window as CanaryWindow).__xss = true);
+      });
+      await page.fill('#key-service', XSS_TITLE);
+      await page.click('#key-create');
+      await page.locator('#key-issued').waitFor({ state: 'visible' });
+      expect(await page.textContent('#key-issued-service')).toContain(XSS_TITLE);
+      await page.click('#key-issued-dismiss');
+      const row = page.locator('#keys-body tr.key-row', { has: page.locator(`.key-service:text-is("${XSS_TITLE}")`) });
+      await row.waitFor();
+      expect(await row.locator('.key-ips').textContent()).toBe('any address');
+      expect(await row.locator('.key-limit').textContent()).toBe('no limit');
+
+      await row.locator('button.usage-toggle').click();
+      const id = await row.getAttribute('data-id');
+      await page.locator(`#key-usage-${id} .usage-summary`).waitFor();
+      expect(await page.textContent(`#key-usage-${id} .usage-name`)).toBe(XSS_TITLE);
+      expect(await page.locator(`#key-usage-${id} svg.usage-chart rect.bar`).count()).toBe(0);
+      expect(await page.textContent(`#key-usage-${id} .usage-summary`)).toBe('In the last 24 hours: 0 requests — 0 succeeded, 0 denied, 0 rate-limited.');
+
+      await row.locator('button.edit-key').click();
+      expect(await page.textContent('#key-form-title')).toMatch(/^Edit <img src=x onerror=alert\(1\)> \(\w+\)$/);
+      await page.click('#key-edit-cancel');
+      expect(await page.textContent('#key-form-title')).toBe('Create a key');
+      expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toMatch(/^Edit <img src=x onerror=alert\(1\)> /);
+
+      await row.locator('button.rotate-key').click();
+      expect(await page.textContent('#rotate-text')).toContain(`“${XSS_TITLE}”`);
+      await page.click('#rotate-cancel');
+
+      expect(await page.locator('img').count()).toBe(0);
+      await page.waitForTimeout(200);
+      expect(await page.evaluate(() => (window as CanaryWindow).__xss)).toBe(false);
+    });
+  });
+
   it('manages users: create, change role, disable, delete (each change confirmed)', async () => {
     const { page } = admin;
     await page.click('#nav a[data-view="users"]');
