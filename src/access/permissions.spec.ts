@@ -1,4 +1,14 @@
-import { hasAll, isPermission, isRole, permissionsOf, rolesWith } from './permissions';
+import {
+  API_KEY_ROLE,
+  BOOTSTRAP_ADMIN_ROLE,
+  hasAll,
+  isPermission,
+  isRole,
+  KEY_GRANTABLE_PERMISSIONS,
+  permissionsOf,
+  rolesWith,
+  type Role,
+} from './permissions';
 
 describe('the role table', () => {
   it.each([
@@ -32,5 +42,25 @@ describe('the role table', () => {
   it('returns a copy that callers cannot use to change the table', () => {
     permissionsOf('viewer').push('users:manage');
     expect(permissionsOf('viewer')).toEqual(['alerts:read']);
+  });
+
+  it('gives a role that is not in the table no permissions (default deny), not an error', () => {
+    expect(permissionsOf('root' as Role)).toEqual([]);
+  });
+
+  it('lets API keys act as api_service and creates the first administrator as admin', () => {
+    expect(API_KEY_ROLE).toBe('api_service');
+    expect(BOOTSTRAP_ADMIN_ROLE).toBe('admin');
+  });
+
+  it('lets a key be granted alerts:read, alerts:write and audit:read, never users:manage', () => {
+    expect([...KEY_GRANTABLE_PERMISSIONS].sort()).toEqual(['alerts:read', 'alerts:write', 'audit:read']);
+  });
+
+  it('accepts only strings as roles and permissions', () => {
+    for (const value of [undefined, null, 1, ['admin'], { admin: true }]) {
+      expect(isRole(value)).toBe(false);
+      expect(isPermission(value)).toBe(false);
+    }
   });
 });

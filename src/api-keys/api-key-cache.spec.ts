@@ -1,5 +1,5 @@
 import type { AppConfig } from '../config/app-config';
-import { ApiKeyCache, CachedApiKey } from './api-key-cache';
+import { ApiKeyCache, CachedApiKey, cachedKeyOf } from './api-key-cache';
 
 const T0 = 1_700_000_000_000;
 const YEAR_MS = 365 * 86_400_000;
@@ -9,7 +9,15 @@ function cacheWith(ttlSeconds: number, maxEntries = 100): ApiKeyCache {
 }
 
 function keyFor(keyId: string, validUntil = T0 + YEAR_MS): CachedApiKey {
-  return { keyId, keyPrefix: `ak_${keyId.padStart(12, '0')}`, serviceName: `svc-${keyId}`, permissions: ['alerts:read'], validUntil, allowedIps: [], rateLimit: null };
+  return {
+    keyId,
+    keyPrefix: `ak_${keyId.padStart(12, '0')}`,
+    serviceName: `svc-${keyId}`,
+    permissions: ['alerts:read'],
+    validUntil,
+    allowedIps: [],
+    rateLimit: null,
+  };
 }
 
 describe('ApiKeyCache', () => {
@@ -22,7 +30,7 @@ describe('ApiKeyCache', () => {
     expect(cache.size).toBe(0);
   });
 
-  it('asks for a refresh only in the last fifth of a live entry\'s life, and never for an unknown key', () => {
+  it("asks for a refresh only in the last fifth of a live entry's life, and never for an unknown key", () => {
     const cache = cacheWith(30);
     cache.set('h1', keyFor('1'), cache.generation, T0);
     cache.set('unknown', null, cache.generation, T0);
@@ -146,5 +154,71 @@ describe('ApiKeyCache', () => {
     expect(cache.size).toBe(0);
     expect(cache.get('h1', T0)).toBeUndefined();
     expect(cache.get('unknown', T0)).toBeUndefined();
+  });
+
+  it('counts a lookup of an expired entry as a miss, not a hit', () => {
+    const cache = cacheWith(30);
+    cache.set('h1', keyFor('1'), cache.generation, T0);
+    cache.set('short', keyFor('2', T0 + 1000), cache.generation, T0);
+    cache.get('h1', T0 + 30_000);
+    cache.get('short', T0 + 1000);
+    expect({ hits: cache.hits, misses: cache.misses }).toEqual({ hits: 0, misses: 2 });
+  });
+
+  it('fences off a lookup that began before an evict() and a clear(), in either order', () => {
+    for (const order of [
+      ['evict', 'clear'],
+      ['clear', 'evict'],
+    ] as const) {
+      const cache = cacheWith(30);
+      const generation = cache.generation;
+      for (const step of order) {
+        if (step === 'evict') cache.evict('1', ['h1']);
+        else cache.clear();
+      }
+      cache.set('h1', keyFor('1'), generation, T0);
+      expect(cache.get('h1', T0)).toBeUndefined();
+    }
+  });
+
+  it('fences off a lookup that began before two revocations', () => {
+    const cache = cacheWith(30);
+    const first = cache.generation;
+    cache.evict('1', ['h1']);
+    const second = cache.generation;
+    cache.evict('2', ['h2']);
+    cache.set('h1', keyFor('1'), first, T0);
+    cache.set('h2', keyFor('2'), second, T0);
+    expect(cache.size).toBe(0);
+  });
+});
+
+describe('cachedKeyOf: what the cache keeps of a key record', () => {
+  const row = {
+    id: 'key-1',
+    keyPrefix: 'ak_0123456789ab',
+    serviceName: 'siem',
+    permissions: ['alerts:read' as const, 'audit:read' as const],
+    allowedIps: ['10.0.0.0/8'],
+    rateLimitLimit: 100,
+    rateLimitWindowSeconds: 60,
+  };
+
+  it('keeps the id, label, service, permissions, allowed addresses and the rate limit, valid until the given time', () => {
+    expect(cachedKeyOf(row, T0)).toEqual({
+      keyId: 'key-1',
+      keyPrefix: 'ak_0123456789ab',
+      serviceName: 'siem',
+      permissions: ['alerts:read', 'audit:read'],
+      validUntil: T0,
+      allowedIps: ['10.0.0.0/8'],
+      rateLimit: { limit: 100, windowSeconds: 60 },
+    });
+  });
+
+  it('has no rate limit unless both its limit and its window are set', () => {
+    expect(cachedKeyOf({ ...row, rateLimitLimit: null, rateLimitWindowSeconds: null }, T0).rateLimit).toBeNull();
+    expect(cachedKeyOf({ ...row, rateLimitLimit: 100, rateLimitWindowSeconds: null }, T0).rateLimit).toBeNull();
+    expect(cachedKeyOf({ ...row, rateLimitLimit: null, rateLimitWindowSeconds: 60 }, T0).rateLimit).toBeNull();
   });
 });
