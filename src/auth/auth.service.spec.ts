@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { HttpStatus, UnauthorizedException } from '@nestjs/common';
-import type { Role } from '../access/permissions';
 import type { Principal } from '../access/principal';
 import type { AuditInput, AuditRecorder } from '../audit/audit-recorder';
 import type { ClientInfo } from '../common/client-info';
@@ -21,10 +20,11 @@ import type { UserRegistry, UserState } from './user-registry';
 const mockClock = { now: 0, waits: [] as number[], early: 0 };
 
 jest.mock('node:timers/promises', () => ({
-  ...jest.requireActual('node:timers/promises'),
-  setTimeout: jest.fn(async (ms: number) => {
+  ...jest.requireActual<typeof import('node:timers/promises')>('node:timers/promises'),
+  setTimeout: jest.fn((ms: number) => {
     mockClock.waits.push(ms);
     mockClock.now += ms - mockClock.early;
+    return Promise.resolve();
   }),
 }));
 
@@ -40,7 +40,7 @@ function aUser(fields: Partial<User> = {}): User {
     username: 'alice',
     usernameKey: 'alice',
     passwordHash: `hash:${PASSWORD}`,
-    role: 'analyst' as Role,
+    role: 'analyst',
     disabled: false,
     tokensValidAfter: NOW_S - 600,
     version: 1,
@@ -59,18 +59,20 @@ class FakeFailureCounter {
   readonly counts = new Map<string, number>();
   limit = 5;
 
-  reserve = jest.fn(async (username: string) => {
+  reserve = jest.fn((username: string) => {
     const count = (this.counts.get(username) ?? 0) + 1;
     this.counts.set(username, count);
-    return count > this.limit ? { locked: true, retryAfterSeconds: 900 } : { locked: false, retryAfterSeconds: 0 };
+    return Promise.resolve(count > this.limit ? { locked: true, retryAfterSeconds: 900 } : { locked: false, retryAfterSeconds: 0 });
   });
 
-  release = jest.fn(async (username: string) => {
+  release = jest.fn((username: string) => {
     this.counts.set(username, Math.max(0, (this.counts.get(username) ?? 0) - 1));
+    return Promise.resolve();
   });
 
-  reset = jest.fn(async (username: string) => {
+  reset = jest.fn((username: string) => {
     this.counts.delete(username);
+    return Promise.resolve();
   });
 }
 
@@ -98,17 +100,17 @@ describe(AuthService.name, () => {
     checked = aUser();
     current = checked;
     users = {
-      findByUsername: jest.fn(async () => checked),
-      findById: jest.fn(async () => current),
+      findByUsername: jest.fn(() => Promise.resolve(checked)),
+      findById: jest.fn(() => Promise.resolve(current)),
     };
-    registryState = jest.fn(async (_username: string) => (current ? stateOf(current) : null));
+    registryState = jest.fn((_username: string) => Promise.resolve(current ? stateOf(current) : null));
     hasher = {
-      verify: jest.fn(async (hash: string, password: string) => hash === `hash:${password}`),
-      verifyAgainstDummy: jest.fn(async () => false),
+      verify: jest.fn((hash: string, password: string) => Promise.resolve(hash === `hash:${password}`)),
+      verifyAgainstDummy: jest.fn(() => Promise.resolve(false)),
     };
     sessions = {
-      create: jest.fn(async (userId: string, expiresAt: Date) => ({ id: randomUUID(), userId, expiresAt })),
-      logout: jest.fn(async () => undefined),
+      create: jest.fn((userId: string, expiresAt: Date) => Promise.resolve({ id: randomUUID(), userId, expiresAt })),
+      logout: jest.fn(() => Promise.resolve()),
     };
     failures = new FakeFailureCounter();
     audited = [];
@@ -142,11 +144,11 @@ describe(AuthService.name, () => {
     it('issues a bearer token for the user, tied to the account and to a new session', async () => {
       const issued = await sut.login('alice', PASSWORD, CLIENT);
 
-      expect(issued).toEqual({ access_token: expect.any(String), token_type: 'bearer', expires_in: LIFETIME_S });
+      expect(issued).toEqual({ access_token: expect.any(String) as unknown, token_type: 'bearer', expires_in: LIFETIME_S });
       const claims = claimsOf(issued.access_token);
       expect(claims).toMatchObject({ sub: 'alice', role: 'analyst', uid: 'id-alice', iat: NOW_S, exp: NOW_S + LIFETIME_S });
       expect(sessions.create).toHaveBeenCalledWith('id-alice', new Date((NOW_S + LIFETIME_S) * 1000), CLIENT, ['pwd']);
-      expect(claims.sid).toBe((await sessions.create.mock.results[0].value).id);
+      expect(claims.sid).toBe((await (sessions.create.mock.results[0].value as Promise<{ id: string }>)).id);
     });
 
     it('checks the password against the stored hash', async () => {
@@ -350,7 +352,7 @@ describe(AuthService.name, () => {
 
     it('reads the state back at most three times while changes keep landing', async () => {
       let marker = NOW_S;
-      registryState.mockImplementation(async () => ({ ...stateOf(aUser()), tokensValidAfter: ++marker }));
+      registryState.mockImplementation(() => Promise.resolve({ ...stateOf(aUser()), tokensValidAfter: ++marker }));
 
       const issued = await sut.signIn({ id: 'id-alice', username: 'alice' }, CLIENT, ['pwd']);
 
