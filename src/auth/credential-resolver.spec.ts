@@ -40,10 +40,10 @@ class FakeLiveSessions {
   readonly touched: string[] = [];
   failing = false;
 
-  async check(sid: string): Promise<SessionCheck> {
-    if (this.failing) throw new Error('connection refused');
-    if (this.ended.has(sid)) return { live: false, why: 'ended' };
-    return { live: true, userId: this.owners.get(sid) ?? SESSION_OWNERS.get(sid) ?? 'nobody' };
+  check(sid: string): Promise<SessionCheck> {
+    if (this.failing) return Promise.reject(new Error('connection refused'));
+    if (this.ended.has(sid)) return Promise.resolve({ live: false, why: 'ended' });
+    return Promise.resolve({ live: true, userId: this.owners.get(sid) ?? SESSION_OWNERS.get(sid) ?? 'nobody' });
   }
 
   touch(sid: string): void {
@@ -59,9 +59,9 @@ class FakeSessions {
     this.users.set(username, { userId: `id-${username}`, username, role: 'analyst', disabled: false, tokensValidAfter: 0, version: 1, deleted: false, ...overrides });
   }
 
-  async userState(username: string): Promise<UserState | null> {
-    if (this.failing) throw new Error('connection refused');
-    return this.users.get(username) ?? null;
+  userState(username: string): Promise<UserState | null> {
+    if (this.failing) return Promise.reject(new Error('connection refused'));
+    return Promise.resolve(this.users.get(username) ?? null);
   }
 }
 
@@ -69,16 +69,16 @@ class FakeApiKeys {
   readonly presented: string[] = [];
   failing = false;
 
-  async authenticate(rawKey: string): Promise<AuthResult> {
+  authenticate(rawKey: string): Promise<AuthResult> {
     this.presented.push(rawKey);
-    if (this.failing) throw new Error('connection refused');
+    if (this.failing) return Promise.reject(new Error('connection refused'));
     if (rawKey === 'aurora_good') {
-      return {
+      return Promise.resolve({
         ok: true,
         principal: { kind: 'api_key', sub: 'siem', role: 'api_service', permissions: ['alerts:read'], source: 'api_key', keyPrefix: 'ak_0123456789ab' },
-      };
+      });
     }
-    return { ok: false, reason: 'unknown_api_key', method: 'api_key' };
+    return Promise.resolve({ ok: false, reason: 'unknown_api_key', method: 'api_key' });
   }
 }
 

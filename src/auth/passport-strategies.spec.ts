@@ -13,9 +13,9 @@ class FakeAuthenticator {
   readonly seen: Array<{ carrier: AuthCarrier; route: AuthRoute }> = [];
   answer: AuthDecision = { ok: true, principal: alice };
 
-  async authenticate(carrier: AuthCarrier, route: AuthRoute): Promise<AuthDecision> {
+  authenticate(carrier: AuthCarrier, route: AuthRoute): Promise<AuthDecision> {
     this.seen.push({ carrier, route });
-    return this.answer;
+    return Promise.resolve(this.answer);
   }
 }
 
@@ -24,9 +24,11 @@ type Outcome = { user: Principal | false; challenge: unknown; status?: unknown }
 /** Runs a strategy through passport's own middleware, as @nestjs/passport's AuthGuard would. */
 function authenticate(name: string, req: { method?: string; headers: Record<string, string>; cookies?: Record<string, string> }): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    passport.authenticate(name, { session: false }, (error: unknown, user: Principal | false, challenge: unknown, status: unknown) =>
+    // @types/passport types the middleware as any.
+    const middleware = passport.authenticate(name, { session: false }, (error: Error | null, user: Principal | false, challenge: unknown, status: unknown) =>
       error ? reject(error) : resolve({ user, challenge, status }),
-    )({ method: 'GET', cookies: {}, socket: {}, ...req }, {}, reject);
+    ) as (req: unknown, res: unknown, next: (error?: unknown) => void) => void;
+    middleware({ method: 'GET', cookies: {}, socket: {}, ...req }, {}, reject);
   });
 }
 

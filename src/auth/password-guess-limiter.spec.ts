@@ -8,17 +8,19 @@ class FakeCounter {
   resets = 0;
   releases = 0;
   constructor(private readonly limit: number) {}
-  async reserve(): Promise<LockStatus> {
+  reserve(): Promise<LockStatus> {
     this.count++;
-    return this.count > this.limit ? { locked: true, retryAfterSeconds: 42 } : { locked: false, retryAfterSeconds: 0 };
+    return Promise.resolve(this.count > this.limit ? { locked: true, retryAfterSeconds: 42 } : { locked: false, retryAfterSeconds: 0 });
   }
-  async release(): Promise<void> {
+  release(): Promise<void> {
     this.releases++;
     this.count--;
+    return Promise.resolve();
   }
-  async reset(): Promise<void> {
+  reset(): Promise<void> {
     this.resets++;
     this.count = 0;
+    return Promise.resolve();
   }
 }
 
@@ -35,20 +37,20 @@ describe('PasswordGuessLimiter', () => {
   });
 
   it('counts a wrong secret as a failure and keeps it', async () => {
-    expect(await limiter.attempt('alice', async () => false, refused)).toBe(false);
+    expect(await limiter.attempt('alice', () => Promise.resolve(false), refused)).toBe(false);
     expect(counter.count).toBe(1);
     expect(counter.resets).toBe(0);
   });
 
   it('resets the count after a right secret', async () => {
-    await limiter.attempt('alice', async () => false, refused);
-    expect(await limiter.attempt('alice', async () => true, refused)).toBe(true);
+    await limiter.attempt('alice', () => Promise.resolve(false), refused);
+    expect(await limiter.attempt('alice', () => Promise.resolve(true), refused)).toBe(true);
     expect(counter.count).toBe(0);
   });
 
   it('refuses with 429 and Retry-After past the limit, without running the check', async () => {
-    for (let i = 0; i < 3; i++) await limiter.attempt('alice', async () => false, refused);
-    const check = jest.fn(async () => true);
+    for (let i = 0; i < 3; i++) await limiter.attempt('alice', () => Promise.resolve(false), refused);
+    const check = jest.fn(() => Promise.resolve(true));
     const error = await limiter.attempt('alice', check, refused).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RetryLaterException);
     expect((error as RetryLaterException).getStatus()).toBe(HttpStatus.TOO_MANY_REQUESTS);
@@ -75,15 +77,15 @@ describe('PasswordGuessLimiter', () => {
     let release!: () => void;
     const gate = new Promise<boolean>((resolve) => (release = () => resolve(false)));
     const running = Array.from({ length: MAX_CHECKS_IN_FLIGHT_PER_ACCOUNT }, () => limiter.attempt('Alice', () => gate, refused));
-    const error = await limiter.attempt('ALICE', async () => true, refused).catch((e: unknown) => e);
+    const error = await limiter.attempt('ALICE', () => Promise.resolve(true), refused).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RetryLaterException);
     expect((error as RetryLaterException).getStatus()).toBe(HttpStatus.TOO_MANY_REQUESTS);
     expect(refusals).toEqual(['concurrent_attempts']);
     // Another account is not held up.
-    expect(await limiter.attempt('bob', async () => true, refused)).toBe(true);
+    expect(await limiter.attempt('bob', () => Promise.resolve(true), refused)).toBe(true);
     release();
     await Promise.all(running);
     // Once they finish, the account may be checked again.
-    expect(await limiter.attempt('alice', async () => true, refused)).toBe(true);
+    expect(await limiter.attempt('alice', () => Promise.resolve(true), refused)).toBe(true);
   });
 });

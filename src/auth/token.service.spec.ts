@@ -180,14 +180,14 @@ describe('TokenService', () => {
 
 // Every sign and verify below goes through these wrappers, so the secret jsonwebtoken receives can be checked.
 jest.mock('jsonwebtoken', () => {
-  const actual = jest.requireActual('jsonwebtoken');
+  const actual = jest.requireActual<typeof import('jsonwebtoken')>('jsonwebtoken');
   return { ...actual, sign: jest.fn(actual.sign), verify: jest.fn(actual.verify) };
 });
 
 describe('TokenService hands jsonwebtoken KeyObjects only', () => {
   // Given a string, jsonwebtoken tries createPublicKey on every call: ~25x the cost of a verify (bench/RESULTS.md).
-  const sign = jwt.sign as unknown as jest.Mock;
-  const verify = jwt.verify as unknown as jest.Mock;
+  const sign = jwt.sign as unknown as jest.Mock<unknown, unknown[]>;
+  const verify = jwt.verify as unknown as jest.Mock<unknown, unknown[]>;
   beforeEach(() => {
     sign.mockClear();
     verify.mockClear();

@@ -16,7 +16,7 @@ function userRow(overrides: Partial<User> = {}): User {
     createdAt: new Date(0),
     updatedAt: new Date(0),
     ...overrides,
-  } as User;
+  };
 }
 
 describe('UserRegistry: which news of a user it believes', () => {
@@ -27,8 +27,8 @@ describe('UserRegistry: which news of a user it believes', () => {
   beforeEach(async () => {
     rows = [userRow()];
     const users = {
-      find: async () => rows,
-      findOne: async ({ where }: { where: { usernameKey: string } }) => rows.find((row) => row.usernameKey === where.usernameKey) ?? null,
+      find: () => Promise.resolve(rows),
+      findOne: ({ where }: { where: { usernameKey: string } }) => Promise.resolve(rows.find((row) => row.usernameKey === where.usernameKey) ?? null),
     } as unknown as Repository<User>;
     registry = new UserRegistry(users, new InProcessEventBus());
     await registry.reload();
