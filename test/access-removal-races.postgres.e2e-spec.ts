@@ -469,7 +469,8 @@ describe('confirmed access removal is final under races (two instances, one Post
         if (!loginAnsweredFirst) answeredAfterTheChange++;
 
         // Once settled, a token either works on both instances with the new role, or is dead on both.
-        const state = async (): Promise<'works' | 'dead' | string> => {
+        // state() says 'works', 'dead', or else what each instance answered.
+        const state = async (): Promise<string> => {
           const replies = await Promise.all(both().map((t) => me(t, token)));
           if (replies.every((reply) => reply.status === 200 && reply.body.role === newRole)) return 'works';
           if (replies.every((reply) => reply.status === 401)) return 'dead';
