@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { bearer, call, login, waitFor, type Json } from './support/http';
-import { claimsFor, forgeToken, nowSeconds } from './support/jwt';
+import { claimsLike, forgeToken, nowSeconds } from './support/jwt';
 import { ADMIN, databaseForFile, startTestApp, TestApp } from './support/test-app';
 import { closedWithin, openLive, tryHandshake } from './support/ws';
 
@@ -312,11 +312,12 @@ describe('cheap refusals at the HTTP edge', () => {
     });
 
     it('refuses a token whose exp − iat exceeds JWT_EXPIRY_HOURS, and accepts one within it', async () => {
-      const tenYears = forgeToken(claimsFor(ADMIN.username, 'admin', { exp: nowSeconds() + 10 * 365 * 24 * 3600 }));
+      const issued = await login(t.baseUrl, ADMIN.username, ADMIN.password);
+      const tenYears = forgeToken(claimsLike(issued, { exp: nowSeconds() + 10 * 365 * 24 * 3600 }));
       const refused = await call(t.baseUrl, 'GET', '/api/v1/auth/me', { headers: bearer(tenYears) });
       expect(refused.status).toBe(401);
       expect(refused.headers.get('www-authenticate')).toBe('Bearer');
-      const withinLimit = forgeToken(claimsFor(ADMIN.username, 'admin'));
+      const withinLimit = forgeToken(claimsLike(issued));
       expect((await call(t.baseUrl, 'GET', '/api/v1/auth/me', { headers: bearer(withinLimit) })).status).toBe(200);
     });
   });

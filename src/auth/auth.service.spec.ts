@@ -85,7 +85,7 @@ describe(AuthService.name, () => {
   let registryState: jest.Mock<Promise<UserState | null>, [string]>;
   let users: { findByUsername: jest.Mock; findById: jest.Mock };
   let hasher: { verify: jest.Mock; verifyAgainstDummy: jest.Mock };
-  let sessions: { create: jest.Mock; logout: jest.Mock };
+  let sessions: { create: jest.Mock; logout: jest.Mock; isStillLive: jest.Mock };
   let failures: FakeFailureCounter;
   let audited: AuditInput[];
   let metrics: { loginDuration: { startTimer: jest.Mock }; countAuthentication: jest.Mock; rateLimited: { inc: jest.Mock } };
@@ -111,6 +111,7 @@ describe(AuthService.name, () => {
     sessions = {
       create: jest.fn((userId: string, expiresAt: Date) => Promise.resolve({ id: randomUUID(), userId, expiresAt })),
       logout: jest.fn(() => Promise.resolve()),
+      isStillLive: jest.fn(() => Promise.resolve(true)),
     };
     failures = new FakeFailureCounter();
     audited = [];
@@ -348,6 +349,32 @@ describe(AuthService.name, () => {
       const claims = claimsOf((await sut.signIn({ id: 'id-alice', username: 'alice' }, CLIENT, ['pwd']))!.access_token);
 
       expect(claims.role).toBe('viewer');
+    });
+
+    it('signs in again when a change ended the new session while it was written, and answers the live one', async () => {
+      sessions.isStillLive.mockResolvedValueOnce(false);
+
+      const issued = await sut.signIn({ id: 'id-alice', username: 'alice' }, CLIENT, ['pwd']);
+
+      expect(sessions.create).toHaveBeenCalledTimes(2);
+      const second = (await sessions.create.mock.results[1].value) as { id: string };
+      expect(claimsOf(issued!.access_token).sid).toBe(second.id);
+    });
+
+    it('signs in again for the newer account when its row changed meanwhile', async () => {
+      current = aUser({ role: 'viewer', version: 2 });
+      users.findById.mockResolvedValueOnce(aUser());
+
+      const issued = await sut.signIn({ id: 'id-alice', username: 'alice' }, CLIENT, ['pwd']);
+
+      expect(sessions.create).toHaveBeenCalledTimes(2);
+      expect(claimsOf(issued!.access_token).role).toBe('viewer');
+    });
+
+    it('answers nothing when the account was disabled while the session was written', async () => {
+      users.findById.mockResolvedValueOnce(aUser()).mockResolvedValueOnce(aUser({ disabled: true, version: 2 }));
+
+      expect(await sut.signIn({ id: 'id-alice', username: 'alice' }, CLIENT, ['pwd'])).toBeNull();
     });
 
     it('reads the state back at most three times while changes keep landing', async () => {

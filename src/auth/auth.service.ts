@@ -89,8 +89,23 @@ export class AuthService {
    * already dead. null when the account is gone or disabled.
    */
   async signIn(user: Pick<User, 'id' | 'username'>, client: ClientInfo, methods: AuthMethodUsed[]): Promise<IssuedToken | null> {
-    const current = await this.users.findById(user.id);
-    if (!current || current.disabled) return null;
+    let current = await this.users.findById(user.id);
+    for (let round = 1; current && !current.disabled; round++) {
+      const issued = await this.issueFor(current, client, methods);
+      if (!issued) return null;
+      // A role change or disabling that committed while the session was written ends that
+      // session: read the account once more, and sign in again rather than answer a dead token.
+      const after = await this.users.findById(current.id);
+      if (!after || after.disabled) return null;
+      const unchanged = after.version === current.version && (await this.sessions.isStillLive(issued.sessionId));
+      if (unchanged || round >= ISSUE_ATTEMPTS) return issued.token;
+      current = after;
+    }
+    return null;
+  }
+
+  /** A session and its token for the account's state as read, or newer news of it here. */
+  private async issueFor(current: User, client: ClientInfo, methods: AuthMethodUsed[]): Promise<{ token: IssuedToken; sessionId: string } | null> {
     let state = { role: current.role, tokensValidAfter: current.tokensValidAfter, version: current.version };
     let issuedAt: number;
     for (let attempt = 1; ; attempt++) {
@@ -104,7 +119,7 @@ export class AuthService {
     const expiresAt = new Date((issuedAt + this.tokens.lifetimeSeconds) * 1000);
     const session = await this.sessions.create(current.id, expiresAt, client, methods);
     const { token } = this.tokens.issue(current.username, state.role, issuedAt, current.id, session.id);
-    return { access_token: token, token_type: 'bearer', expires_in: this.tokens.lifetimeSeconds };
+    return { token: { access_token: token, token_type: 'bearer', expires_in: this.tokens.lifetimeSeconds }, sessionId: session.id };
   }
 
   /**

@@ -56,6 +56,12 @@ export class SessionsService implements OnModuleInit {
     return state;
   }
 
+  /** Read from the database: whether a session has not been ended (by anyone, on any instance). */
+  async isStillLive(sessionId: string): Promise<boolean> {
+    const row = await this.sessions.findById(sessionId);
+    return row !== null && row.endedAt === null;
+  }
+
   touch(sessionId: string): void {
     this.live.touch(sessionId);
   }
