@@ -88,15 +88,25 @@ async function readApplication() {
 
 /** The WebSocket section is written by hand: it must still name the paths and permissions the code has. */
 const SOCKETS = [
-  { path: '/api/v1/ws/alerts', permission: 'alerts:read', frames: '`{ "type": "alert.created" | "alert.updated", "data": <alert> }` for alerts created or changed on any instance' },
-  { path: '/api/v1/ws/audit', permission: 'audit:read', frames: '`{ "type": "audit.event", "data": <audit event> }` for every audit event recorded on any instance' },
+  {
+    path: '/api/v1/ws/alerts',
+    permission: 'alerts:read',
+    frames: '`{ "type": "alert.created" | "alert.updated", "data": <alert> }` for alerts created or changed on any instance',
+  },
+  {
+    path: '/api/v1/ws/audit',
+    permission: 'audit:read',
+    frames: '`{ "type": "audit.event", "data": <audit event> }` for every audit event recorded on any instance',
+  },
 ];
 
 function checkSocketTable({ SOCKET_PATHS, permissionForSocketPath }) {
   const inCode = [...SOCKET_PATHS].sort().map((socketPath) => `${socketPath} ${permissionForSocketPath(socketPath)}`);
   const written = SOCKETS.map((socket) => `${socket.path} ${socket.permission}`).sort();
   if (inCode.join('\n') !== written.join('\n')) {
-    throw new ScriptError(`the WebSocket table in scripts/write-api-reference.js (${written.join(', ')}) no longer matches the code (${inCode.join(', ')}): update SOCKETS there`);
+    throw new ScriptError(
+      `the WebSocket table in scripts/write-api-reference.js (${written.join(', ')}) no longer matches the code (${inCode.join(', ')}): update SOCKETS there`,
+    );
   }
 }
 
@@ -137,7 +147,10 @@ function code(value) {
 
 /** A table cell: one line, pipes escaped. */
 function cell(text, empty = '—') {
-  const value = String(text ?? '').replace(/\r?\n/g, ' ').replace(/\|/g, '\\|').trim();
+  const value = String(text ?? '')
+    .replace(/\r?\n/g, ' ')
+    .replace(/\|/g, '\\|')
+    .trim();
   return value === '' ? empty : value;
 }
 
@@ -195,8 +208,10 @@ function constraintsOf(schema) {
   if (schema.minimum !== undefined && schema.maximum !== undefined) out.push(`${schema.minimum}..${schema.maximum}`);
   else if (schema.minimum !== undefined) out.push(`≥ ${schema.minimum}`);
   else if (schema.maximum !== undefined) out.push(`≤ ${schema.maximum}`);
-  if (schema.exclusiveMinimum !== undefined && schema.exclusiveMinimum !== false) out.push(`> ${schema.exclusiveMinimum === true ? schema.minimum : schema.exclusiveMinimum}`);
-  if (schema.exclusiveMaximum !== undefined && schema.exclusiveMaximum !== false) out.push(`< ${schema.exclusiveMaximum === true ? schema.maximum : schema.exclusiveMaximum}`);
+  if (schema.exclusiveMinimum !== undefined && schema.exclusiveMinimum !== false)
+    out.push(`> ${schema.exclusiveMinimum === true ? schema.minimum : schema.exclusiveMinimum}`);
+  if (schema.exclusiveMaximum !== undefined && schema.exclusiveMaximum !== false)
+    out.push(`< ${schema.exclusiveMaximum === true ? schema.maximum : schema.exclusiveMaximum}`);
   if (schema.multipleOf !== undefined) out.push(`multiple of ${schema.multipleOf}`);
   if (schema.minItems !== undefined) out.push(`at least ${schema.minItems} items`);
   if (schema.maxItems !== undefined) out.push(`at most ${schema.maxItems} items`);
@@ -325,7 +340,14 @@ function renderOperation(document, routeRules, { route, method, operation, share
         parameters.map((parameter) => {
           const schema = parameter.schema || {};
           const merged = { ...resolve(document, schema), ...(schema.$ref ? {} : schema), description: parameter.description || schema.description };
-          return [code(parameter.name), parameter.in, typeOf(document, schema), parameter.required ? 'yes' : 'no', constraintsOf(merged).join('; '), describe(merged)];
+          return [
+            code(parameter.name),
+            parameter.in,
+            typeOf(document, schema),
+            parameter.required ? 'yes' : 'no',
+            constraintsOf(merged).join('; '),
+            describe(merged),
+          ];
         }),
       ),
       '',
@@ -425,7 +447,7 @@ function render({ document, routeRules, roles, allPermissions, keyRole }) {
     '{ "statusCode": 400, "error": "Bad Request", "message": "…", "request_id": "…" }',
     '```',
     '',
-    'Every response carries `X-Request-Id` (the client\'s own if it sent a sane one, else a new one);',
+    "Every response carries `X-Request-Id` (the client's own if it sent a sane one, else a new one);",
     '`request_id` repeats it. A route that needs the database answers `503` while the database is',
     'unreachable. The tables below list the statuses the OpenAPI document states; these common ones',
     '(`400`, `401`, `403`, `404`, `413`, `415`, `503`) apply as described here.',
@@ -485,7 +507,10 @@ function render({ document, routeRules, roles, allPermissions, keyRole }) {
     table(
       ['code', 'meaning'],
       [
-        [code(4401), 'the credential is no longer valid: the token expired or was revoked (logout, password change), the key was revoked, the user was disabled, deleted or changed role'],
+        [
+          code(4401),
+          'the credential is no longer valid: the token expired or was revoked (logout, password change), the key was revoked, the user was disabled, deleted or changed role',
+        ],
         [code(1001), 'the server is shutting down: reconnect'],
         [code(1009), 'the client sent a frame over 4 kB'],
       ],

@@ -50,8 +50,7 @@ describe('confirmed access removal is final under races (two instances, one Post
     if (reply.status !== 200) throw new Error(`GET /api/v1/users on ${label(t)} answered ${reply.status}`);
     return reply.body;
   };
-  const tryLogin = (t: TestApp, username: string, password: string) =>
-    call(t.baseUrl, 'POST', '/api/v1/auth/token', { body: { username, password } });
+  const tryLogin = (t: TestApp, username: string, password: string) => call(t.baseUrl, 'POST', '/api/v1/auth/token', { body: { username, password } });
   const adminRoute = async (t: TestApp, token: string) => (await call(t.baseUrl, 'GET', '/api/v1/users', { headers: bearer(token) })).status;
   const me = (t: TestApp, token: string) => call(t.baseUrl, 'GET', '/api/v1/auth/me', { headers: bearer(token) });
   const patchUser = (t: TestApp, id: string, body: Record<string, unknown>, token = adminToken) =>
@@ -134,11 +133,12 @@ describe('confirmed access removal is final under races (two instances, one Post
       const victimToken = await login(victimSide.baseUrl, victim.username, OLD_PASSWORD);
       const delay = jitter(Math.ceil(changeMs * 1.2));
       const removal = () =>
-        kind === 'delete'
-          ? deleteUser(adminSide, victim.id)
-          : patchUser(adminSide, victim.id, kind === 'demote' ? { role: 'viewer' } : { disabled: true });
+        kind === 'delete' ? deleteUser(adminSide, victim.id) : patchUser(adminSide, victim.id, kind === 'demote' ? { role: 'viewer' } : { disabled: true });
 
-      const [changed, removed] = await together(() => changeOwnPassword(victimSide, victimToken, viaCookie, OLD_PASSWORD, NEW_PASSWORD), delayed(delay, removal));
+      const [changed, removed] = await together(
+        () => changeOwnPassword(victimSide, victimToken, viaCookie, OLD_PASSWORD, NEW_PASSWORD),
+        delayed(delay, removal),
+      );
 
       const context =
         `${kind} on ${label(adminSide)} ${delay} ms after the victim's password change (${viaCookie ? 'cookie' : 'Bearer'}) on ${label(victimSide)}` +
@@ -161,7 +161,11 @@ describe('confirmed access removal is final under races (two instances, one Post
         if (kind === 'demote') {
           return (
             (await listedProblem(victim.id, victim.username, (row) =>
-              !row ? 'the user is gone' : row.role !== 'viewer' || row.disabled ? `role ${row.role}, disabled ${row.disabled} (expected viewer, enabled)` : null,
+              !row
+                ? 'the user is gone'
+                : row.role !== 'viewer' || row.disabled
+                  ? `role ${row.role}, disabled ${row.disabled} (expected viewer, enabled)`
+                  : null,
             )) ??
             // A token of the demoted user may be dead (401) or a viewer's (403): never an admin's.
             (await tokensProblem(tokens, [401, 403])) ??
@@ -171,7 +175,8 @@ describe('confirmed access removal is final under races (two instances, one Post
                 const fresh = await tryLogin(t, victim.username, currentPassword);
                 if (fresh.status !== 200) return `login with the ${passwordChanged ? 'new' : 'old'} (current) password on ${label(t)} → ${fresh.status}`;
                 const [route, who] = await Promise.all([adminRoute(t, fresh.body.access_token), me(t, fresh.body.access_token)]);
-                if (route !== 403 || who.body?.role !== 'viewer') return `a fresh login on ${label(t)}: GET /api/v1/users → ${route}, role ${who.body?.role} (expected 403, viewer)`;
+                if (route !== 403 || who.body?.role !== 'viewer')
+                  return `a fresh login on ${label(t)}: GET /api/v1/users → ${route}, role ${who.body?.role} (expected 403, viewer)`;
               }
               return loginsRefusedProblem(victim.username, [stalePassword]);
             })())
@@ -179,7 +184,9 @@ describe('confirmed access removal is final under races (two instances, one Post
         }
         if (kind === 'disable') {
           return (
-            (await listedProblem(victim.id, victim.username, (row) => (!row ? 'the user is gone' : !row.disabled ? `disabled ${row.disabled} (expected true)` : null))) ??
+            (await listedProblem(victim.id, victim.username, (row) =>
+              !row ? 'the user is gone' : !row.disabled ? `disabled ${row.disabled} (expected true)` : null,
+            )) ??
             (await tokensProblem(tokens, [401])) ??
             (await loginsRefusedProblem(victim.username, [OLD_PASSWORD, NEW_PASSWORD]))
           );
@@ -258,7 +265,9 @@ describe('confirmed access removal is final under races (two instances, one Post
         const [current, stale] = passwordConfirmed ? [NEW_PASSWORD, OLD_PASSWORD] : [OLD_PASSWORD, NEW_PASSWORD];
         const problem = await holdsWithin(
           async () =>
-            (await listedProblem(victim.id, victim.username, (row) => (!row ? 'the user is gone' : row.role !== role ? `role ${row.role} (expected ${role})` : null))) ??
+            (await listedProblem(victim.id, victim.username, (row) =>
+              !row ? 'the user is gone' : row.role !== role ? `role ${row.role} (expected ${role})` : null,
+            )) ??
             (await (async () => {
               for (const t of both()) {
                 const fresh = await tryLogin(t, victim.username, current);
@@ -482,7 +491,8 @@ describe('confirmed access removal is final under races (two instances, one Post
           await sleep(20);
           settled = await state();
         }
-        if (settled !== 'works' && settled !== 'dead') return problems.add(i, `${context}: GET /api/v1/auth/me with the login's token, after ${CROSS_INSTANCE_MS} ms: ${settled}`);
+        if (settled !== 'works' && settled !== 'dead')
+          return problems.add(i, `${context}: GET /api/v1/auth/me with the login's token, after ${CROSS_INSTANCE_MS} ms: ${settled}`);
         await sleep(RECHECK_MS);
         const later = await state();
         if (later !== settled) return problems.add(i, `${context}: the login's token was ${settled}, ${RECHECK_MS} ms later: ${later}`);
@@ -490,7 +500,11 @@ describe('confirmed access removal is final under races (two instances, one Post
           // Dead is right only for a login that was answered before the role change was (the PATCH
           // then revoked it, as it revokes every existing token). Answered after it: already dead.
           if (loginAnsweredFirst) revokedByTheChange++;
-          else problems.add(i, `${context}: the login answered 200 ${Math.round(signedIn.at - patched.at)} ms after the PATCH's 200, with a token that is already dead on both instances`);
+          else
+            problems.add(
+              i,
+              `${context}: the login answered 200 ${Math.round(signedIn.at - patched.at)} ms after the PATCH's 200, with a token that is already dead on both instances`,
+            );
         }
       });
       expect(problems.summary(ITERATIONS)).toEqual([]);
@@ -623,7 +637,8 @@ describe('the last-admin rule is atomic across instances (finding 2)', () => {
     const [winner, winnerOp, loserReply, loser] = succeeded[0] ? [x, ops[0], byY.value, y] : [y, ops[1], byX.value, x];
     // The refused one is 409; 401/403 only if it was authenticated after its own removal had taken effect.
     if (loserReply.status === 409) tally.conflicts++;
-    else if (loserReply.status !== 401 && loserReply.status !== 403) problems.add(i, `${context}: the refused request answered ${loserReply.status}, expected 409`);
+    else if (loserReply.status !== 401 && loserReply.status !== 403)
+      problems.add(i, `${context}: the refused request answered ${loserReply.status}, expected 409`);
     keeper = { ...winner, password: PASSWORD };
 
     const problem = await holdsWithin(
@@ -632,10 +647,10 @@ describe('the last-admin rule is atomic across instances (finding 2)', () => {
           const rows = await listUsers(t, winner.token).catch((error: Error) => error);
           if (rows instanceof Error) return `the remaining admin's token: ${rows.message}`;
           const admins = enabledAdmins(rows);
-          if (admins.length !== 1 || admins[0].id !== winner.id) return `${label(t)} lists as enabled admins: [${admins.map((row) => row.username).join(', ')}] (expected only ${winner.username})`;
+          if (admins.length !== 1 || admins[0].id !== winner.id)
+            return `${label(t)} lists as enabled admins: [${admins.map((row) => row.username).join(', ')}] (expected only ${winner.username})`;
           const removed = rows.find((row) => row.id === loser.id);
-          const expected =
-            winnerOp === 'delete' ? !removed : winnerOp === 'demote' ? removed?.role === 'viewer' : removed?.disabled === true;
+          const expected = winnerOp === 'delete' ? !removed : winnerOp === 'demote' ? removed?.role === 'viewer' : removed?.disabled === true;
           if (!expected) return `${label(t)}: the confirmed ${winnerOp} of ${loser.username} did not hold (${JSON.stringify(removed ?? null)})`;
         }
         return null;

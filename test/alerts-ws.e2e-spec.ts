@@ -129,7 +129,12 @@ describe('live WebSockets (/api/v1/ws/alerts, /api/v1/ws/audit)', () => {
       expect(JSON.parse(refused.body)).toEqual(rest.body);
       const forbidden = await tryHandshake(url(AUDIT_WS), bearer(viewer));
       if (forbidden.opened) throw new Error('a viewer opened the audit socket');
-      expect(JSON.parse(forbidden.body)).toEqual({ statusCode: 403, error: 'Forbidden', message: 'missing permission: audit:read', request_id: expect.any(String) });
+      expect(JSON.parse(forbidden.body)).toEqual({
+        statusCode: 403,
+        error: 'Forbidden',
+        message: 'missing permission: audit:read',
+        request_id: expect.any(String),
+      });
     });
 
     it('records refused handshakes as the REST guard records refusals, without the credential', async () => {
@@ -236,7 +241,10 @@ describe('live WebSockets (/api/v1/ws/alerts, /api/v1/ws/audit)', () => {
       const closed = await closedWithin(socket, 1000);
       expect(closed.code).toBe(4401);
       expect(closed.at - started).toBeLessThan(1000);
-      const posted = await call(t.baseUrl, 'POST', '/api/v1/alerts', { headers: bearer(analyst), body: { title: 'still here', severity: 'low', source: 'ws' } });
+      const posted = await call(t.baseUrl, 'POST', '/api/v1/alerts', {
+        headers: bearer(analyst),
+        body: { title: 'still here', severity: 'low', source: 'ws' },
+      });
       await other.nextMessage((m) => m.data?.id === posted.body.id);
     });
 
@@ -267,7 +275,10 @@ describe('live WebSockets (/api/v1/ws/alerts, /api/v1/ws/audit)', () => {
       const closed = await closedWithin(socket, 1000);
       expect(closed.code).toBe(4401);
       expect(closed.at - started).toBeLessThan(1000);
-      const posted = await call(t.baseUrl, 'POST', '/api/v1/alerts', { headers: apiKey(other.api_key), body: { title: 'survivor', severity: 'low', source: 'ws' } });
+      const posted = await call(t.baseUrl, 'POST', '/api/v1/alerts', {
+        headers: apiKey(other.api_key),
+        body: { title: 'survivor', severity: 'low', source: 'ws' },
+      });
       await survivor.nextMessage((m) => m.data?.id === posted.body.id);
     });
 
@@ -290,10 +301,16 @@ describe('live WebSockets (/api/v1/ws/alerts, /api/v1/ws/audit)', () => {
       const raw = generateApiKey();
       const prefix = generateKeyPrefix();
       const expiresAt = Date.now() + 2500;
-      await t.app.get(DataSource).query(
-        `INSERT INTO "api_keys" ("service_name", "key_prefix", "key_hash", "permissions", "created_by", "expires_at") VALUES ($1, $2, $3, $4, $5, $6)`,
-        ['expiring', prefix, hashApiKey(raw), ['alerts:read'], ADMIN.username, new Date(expiresAt).toISOString()],
-      );
+      await t.app
+        .get(DataSource)
+        .query(`INSERT INTO "api_keys" ("service_name", "key_prefix", "key_hash", "permissions", "created_by", "expires_at") VALUES ($1, $2, $3, $4, $5, $6)`, [
+          'expiring',
+          prefix,
+          hashApiKey(raw),
+          ['alerts:read'],
+          ADMIN.username,
+          new Date(expiresAt).toISOString(),
+        ]);
       const socket = await open(ALERTS_WS, apiKey(raw));
       const closed = await closedWithin(socket, 6000);
       expect(closed.code).toBe(4401);

@@ -118,7 +118,9 @@ describe('API key controls (one instance)', () => {
         // Something to see: a change to another key is audited and broadcast.
         const other = await issue();
         expect((await patch(other.id, { service_name: unique('renamed') })).status).toBe(200);
-        const frame = await socket.nextMessage((m) => m?.type === 'audit.event' && m.data?.type === 'api_key.updated' && String(m.data.reason).includes(other.key_prefix));
+        const frame = await socket.nextMessage(
+          (m) => m?.type === 'audit.event' && m.data?.type === 'api_key.updated' && String(m.data.reason).includes(other.key_prefix),
+        );
         expect(frame.data.outcome).toBe('success');
       } finally {
         socket.close();
@@ -281,7 +283,15 @@ describe('API key controls (one instance)', () => {
       const r1 = await patch(key.id, { service_name: renamed });
       expect(r1.status).toBe(200);
       expect(Object.keys(r1.body).sort()).toEqual(VIEW_FIELDS);
-      expect(r1.body).toMatchObject({ id: key.id, key_prefix: key.key_prefix, service_name: renamed, permissions: ['alerts:read', 'audit:read'], allowed_ips: [], rate_limit: null, revoked_at: null });
+      expect(r1.body).toMatchObject({
+        id: key.id,
+        key_prefix: key.key_prefix,
+        service_name: renamed,
+        permissions: ['alerts:read', 'audit:read'],
+        allowed_ips: [],
+        rate_limit: null,
+        revoked_at: null,
+      });
       expect(r1.body).not.toHaveProperty('api_key');
       expect(JSON.stringify(r1.body)).not.toContain(key.api_key);
       expect((await me(key.api_key)).body.sub).toBe(renamed);
@@ -470,7 +480,12 @@ describe('API key controls (one instance)', () => {
 
     it('lists every hour of the window, oldest first: 24 for days=1 (the default), 720 for days=30', async () => {
       const key = await issue();
-      for (const [query, length] of [['', 24], ['?days=1', 24], ['?days=7', 24 * 7], ['?days=30', 24 * 30]] as const) {
+      for (const [query, length] of [
+        ['', 24],
+        ['?days=1', 24],
+        ['?days=7', 24 * 7],
+        ['?days=30', 24 * 30],
+      ] as const) {
         const now = Date.now();
         const reply = await usage(key.id, query);
         expect(reply.status).toBe(200);

@@ -116,7 +116,13 @@ describe('API key controls on two instances (one PostgreSQL database, one Redis)
 
     let since = Date.now();
     expect((await patchOnA(key.id, { allowed_ips: ['10.0.0.0/24'] })).status).toBe(200);
-    expect(await heldAfter(since, () => me(b, key.api_key, '10.0.1.5'), (reply) => reply.status === 403)).toBeLessThan(CROSS_INSTANCE_MS);
+    expect(
+      await heldAfter(
+        since,
+        () => me(b, key.api_key, '10.0.1.5'),
+        (reply) => reply.status === 403,
+      ),
+    ).toBeLessThan(CROSS_INSTANCE_MS);
     const refused = await me(b, key.api_key, '10.0.1.5');
     expect(refused.status).toBe(403);
     expect(refused.body).toMatchObject({ statusCode: 403, error: 'ip_not_allowed' });
@@ -124,24 +130,36 @@ describe('API key controls on two instances (one PostgreSQL database, one Redis)
 
     since = Date.now();
     expect((await patchOnA(key.id, { permissions: ['alerts:read'] })).status).toBe(200);
-    expect(await heldAfter(since, () => get(b, '/api/v1/audit/events?limit=1', key.api_key, '10.0.0.5'), (reply) => reply.status === 403)).toBeLessThan(
-      CROSS_INSTANCE_MS,
-    );
+    expect(
+      await heldAfter(
+        since,
+        () => get(b, '/api/v1/audit/events?limit=1', key.api_key, '10.0.0.5'),
+        (reply) => reply.status === 403,
+      ),
+    ).toBeLessThan(CROSS_INSTANCE_MS);
     expect((await get(b, '/api/v1/audit/events?limit=1', key.api_key, '10.0.0.5')).status).toBe(403);
     expect((await get(b, '/api/v1/alerts', key.api_key, '10.0.0.5')).status).toBe(200);
     expect((await me(b, key.api_key, '10.0.0.5')).body.permissions).toEqual(['alerts:read']);
 
     since = Date.now();
     expect((await patchOnA(key.id, { rate_limit: { limit: 1000, window_seconds: 60 } })).status).toBe(200);
-    expect(await heldAfter(since, () => me(b, key.api_key, '10.0.0.5'), (reply) => reply.headers.get('ratelimit-limit') === '1000')).toBeLessThan(
-      CROSS_INSTANCE_MS,
-    );
+    expect(
+      await heldAfter(
+        since,
+        () => me(b, key.api_key, '10.0.0.5'),
+        (reply) => reply.headers.get('ratelimit-limit') === '1000',
+      ),
+    ).toBeLessThan(CROSS_INSTANCE_MS);
 
     since = Date.now();
     expect((await patchOnA(key.id, { rate_limit: { limit: 2, window_seconds: 60 } })).status).toBe(200);
-    expect(await heldAfter(since, () => me(b, key.api_key, '10.0.0.5'), (reply) => reply.headers.get('ratelimit-limit') === '2')).toBeLessThan(
-      CROSS_INSTANCE_MS,
-    );
+    expect(
+      await heldAfter(
+        since,
+        () => me(b, key.api_key, '10.0.0.5'),
+        (reply) => reply.headers.get('ratelimit-limit') === '2',
+      ),
+    ).toBeLessThan(CROSS_INSTANCE_MS);
     // The new limit is counted for both instances: one of the two is used by now.
     const second = await me(a, key.api_key, '10.0.0.5');
     expect(second.status).toBe(200);
@@ -151,7 +169,11 @@ describe('API key controls on two instances (one PostgreSQL database, one Redis)
     since = Date.now();
     expect((await patchOnA(key.id, { rate_limit: null })).status).toBe(200);
     expect(
-      await heldAfter(since, () => me(b, key.api_key, '10.0.0.5'), (reply) => reply.status === 200 && reply.headers.get('ratelimit-limit') === null),
+      await heldAfter(
+        since,
+        () => me(b, key.api_key, '10.0.0.5'),
+        (reply) => reply.status === 200 && reply.headers.get('ratelimit-limit') === null,
+      ),
     ).toBeLessThan(CROSS_INSTANCE_MS);
   });
 

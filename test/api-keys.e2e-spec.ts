@@ -8,7 +8,19 @@ import { sleep } from './support/ws';
 
 const KEYS = '/api/v1/auth/api-keys';
 const ISSUED_FIELDS = ['api_key', 'created_at', 'expires_at', 'id', 'key_prefix', 'permissions', 'service_name'];
-const LISTED_FIELDS = ['allowed_ips', 'created_at', 'created_by', 'expires_at', 'id', 'key_prefix', 'last_used_at', 'permissions', 'rate_limit', 'revoked_at', 'service_name'];
+const LISTED_FIELDS = [
+  'allowed_ips',
+  'created_at',
+  'created_by',
+  'expires_at',
+  'id',
+  'key_prefix',
+  'last_used_at',
+  'permissions',
+  'rate_limit',
+  'revoked_at',
+  'service_name',
+];
 const DAY_MS = 86_400_000;
 
 /** One character of the key replaced by another base62 character. */
@@ -34,12 +46,19 @@ describe('API keys (POST/GET/DELETE /api/v1/auth/api-keys, rotation, X-API-Key)'
     await db?.drop();
   });
 
-  const createKey = (body: Record<string, unknown>, headers: Record<string, string> = bearer(admin)) =>
-    call(t.baseUrl, 'POST', KEYS, { headers, body });
+  const createKey = (body: Record<string, unknown>, headers: Record<string, string> = bearer(admin)) => call(t.baseUrl, 'POST', KEYS, { headers, body });
   async function issueKey(body: Record<string, unknown> = {}) {
     const reply = await createKey({ service_name: `svc-${Math.random().toString(36).slice(2, 10)}`, ...body });
     if (reply.status !== 201) throw new Error(`creating a key failed: ${reply.status} ${JSON.stringify(reply.body)}`);
-    return reply.body as { id: string; api_key: string; key_prefix: string; service_name: string; permissions: string[]; expires_at: string; created_at: string };
+    return reply.body as {
+      id: string;
+      api_key: string;
+      key_prefix: string;
+      service_name: string;
+      permissions: string[];
+      expires_at: string;
+      created_at: string;
+    };
   }
   const me = (key: string) => call(t.baseUrl, 'GET', '/api/v1/auth/me', { headers: apiKey(key) });
   const list = () => call(t.baseUrl, 'GET', KEYS, { headers: bearer(admin) });
@@ -308,11 +327,15 @@ describe('API keys (POST/GET/DELETE /api/v1/auth/api-keys, rotation, X-API-Key)'
       expect((await me(issued.api_key)).status).toBe(200);
       expect((await me(rotated.body.api_key)).status).toBe(200);
       let refusedAt = 0;
-      const refused = await waitFor(async () => {
-        if ((await me(issued.api_key)).status !== 401) return false;
-        refusedAt = Date.now();
-        return true;
-      }, 6000, 100);
+      const refused = await waitFor(
+        async () => {
+          if ((await me(issued.api_key)).status !== 401) return false;
+          refusedAt = Date.now();
+          return true;
+        },
+        6000,
+        100,
+      );
       expect(refused).toBe(true);
       expect(refusedAt - rotatedAt).toBeGreaterThanOrEqual(1500);
       expect((await me(rotated.body.api_key)).status).toBe(200);
@@ -357,10 +380,9 @@ describe('API keys (POST/GET/DELETE /api/v1/auth/api-keys, rotation, X-API-Key)'
       const occurrences = async (needle: string) => {
         let found = 0;
         for (const { table_name } of tables) {
-          const rows: Array<{ n: string }> = await dataSource.query(
-            `SELECT count(*)::text AS n FROM "${table_name}" AS r WHERE strpos(r::text, $1) > 0`,
-            [needle],
-          );
+          const rows: Array<{ n: string }> = await dataSource.query(`SELECT count(*)::text AS n FROM "${table_name}" AS r WHERE strpos(r::text, $1) > 0`, [
+            needle,
+          ]);
           found += Number(rows[0].n);
         }
         return found;

@@ -78,7 +78,11 @@ describe('docs/api.md, the API reference generated from the OpenAPI document', (
 
     it('has a section for every route in the OpenAPI document, and only those', () => {
       const served = Object.entries(document.paths)
-        .flatMap(([route, item]) => Object.keys(item).filter((method) => HTTP_METHODS.includes(method)).map((method) => `${method.toUpperCase()} ${route}`))
+        .flatMap(([route, item]) =>
+          Object.keys(item)
+            .filter((method) => HTTP_METHODS.includes(method))
+            .map((method) => `${method.toUpperCase()} ${route}`),
+        )
         .sort();
       const described = [...reference.matchAll(/^### ([A-Z]+ \S+)$/gm)].map((match) => match[1]).sort();
       expect(described).toEqual(served);

@@ -80,7 +80,16 @@ describe(`GET /api/v1/audit/events/export (${EVENTS.toLocaleString('en')} events
     let rssGrowth = 0;
     let checkpoints = 0;
     const response = await fetch(`${t.baseUrl}/api/v1/audit/events/export${query}`, { headers: bearer(admin) });
-    const run: ExportRun = { status: response.status, contentType: response.headers.get('content-type'), lines: 0, bytes: 0, ordered: true, peakGrowth: 0, rssGrowth: 0, checkpoints: 0 };
+    const run: ExportRun = {
+      status: response.status,
+      contentType: response.headers.get('content-type'),
+      lines: 0,
+      bytes: 0,
+      ordered: true,
+      peakGrowth: 0,
+      rssGrowth: 0,
+      checkpoints: 0,
+    };
     const reader = response.body!.getReader();
     const decoder = new TextDecoder();
     let pending = '';
@@ -128,7 +137,14 @@ describe(`GET /api/v1/audit/events/export (${EVENTS.toLocaleString('en')} events
     expect(run.contentType).toMatch(/^application\/x-ndjson\b/);
     expect(run.lines).toBe(50);
     expect(run.ordered).toBe(true);
-    expect(run.first).toMatchObject({ type: 'export.synthetic', outcome: 'success', actor: 'actor-0@export.test', reason: 'synthetic_reason_0', request_id: 'req-0', created_at: iso(0) });
+    expect(run.first).toMatchObject({
+      type: 'export.synthetic',
+      outcome: 'success',
+      actor: 'actor-0@export.test',
+      reason: 'synthetic_reason_0',
+      request_id: 'req-0',
+      created_at: iso(0),
+    });
     expect(run.last).toMatchObject({ actor: 'actor-49@export.test', outcome: 'failure', created_at: iso(49) });
     expect(Object.keys(run.first)).toEqual(expect.arrayContaining(['id', 'type', 'outcome', 'actor', 'ip', 'user_agent', 'reason', 'created_at']));
   });
@@ -169,7 +185,8 @@ describe(`GET /api/v1/audit/events/export (${EVENTS.toLocaleString('en')} events
     expect(large.last.actor).toBe(`actor-${EVENTS - 1}@export.test`);
     expect(large.checkpoints).toBe(21);
 
-    const report = `10k: +${(small.peakGrowth / MB).toFixed(1)} MB live (rss +${(small.rssGrowth / MB).toFixed(1)} MB) for ${(small.bytes / MB).toFixed(1)} MB of NDJSON; ` +
+    const report =
+      `10k: +${(small.peakGrowth / MB).toFixed(1)} MB live (rss +${(small.rssGrowth / MB).toFixed(1)} MB) for ${(small.bytes / MB).toFixed(1)} MB of NDJSON; ` +
       `100k: +${(large.peakGrowth / MB).toFixed(1)} MB live (rss +${(large.rssGrowth / MB).toFixed(1)} MB) for ${(large.bytes / MB).toFixed(1)} MB of NDJSON`;
     console.log(report);
 

@@ -123,7 +123,7 @@ describe('audit', () => {
       expectEvent(c, 'auth.jwt', 'failure', null, 'bad_signature');
     });
 
-    it('a revoked token, a token from before a role change and a disabled user\'s token; and the logout itself', async () => {
+    it("a revoked token, a token from before a role change and a disabled user's token; and the logout itself", async () => {
       const user = await createUser(t.baseUrl, adminToken, 'audit-sessions@test.local', 'viewer', keep('sessions-password-1'));
       const loggedOut = await tokenFor(user.username, user.password);
       let h: Record<string, string> = { ...ua('logout'), ...bearer(loggedOut) };
@@ -174,11 +174,21 @@ describe('audit', () => {
 
     it('a cross-site cookie request and a missing permission', async () => {
       let h: Record<string, string> = { ...ua('cross-site'), ...cookie(adminToken), origin: 'http://evil.test' };
-      expect((await call(t.baseUrl, 'POST', '/api/v1/users', { headers: h, body: { username: 'csrf@test.local', password: keep('csrf-password-123'), role: 'admin' } })).status).toBe(403);
+      expect(
+        (
+          await call(t.baseUrl, 'POST', '/api/v1/users', {
+            headers: h,
+            body: { username: 'csrf@test.local', password: keep('csrf-password-123'), role: 'admin' },
+          })
+        ).status,
+      ).toBe(403);
       expectEvent(h, 'auth.cross_site', 'failure', ADMIN.username, 'foreign_origin');
       const viewer = await createUser(t.baseUrl, adminToken, 'audit-forbidden@test.local', 'viewer', keep('forbidden-password-1'));
       h = { ...ua('forbidden'), ...bearer(await tokenFor(viewer.username, viewer.password)) };
-      expect((await call(t.baseUrl, 'POST', '/api/v1/users', { headers: h, body: { username: 'x@test.local', password: keep('viewer-made-123'), role: 'admin' } })).status).toBe(403);
+      expect(
+        (await call(t.baseUrl, 'POST', '/api/v1/users', { headers: h, body: { username: 'x@test.local', password: keep('viewer-made-123'), role: 'admin' } }))
+          .status,
+      ).toBe(403);
       expectEvent(h, 'auth.forbidden', 'failure', viewer.username, /users:manage/);
     });
 
@@ -197,18 +207,27 @@ describe('audit', () => {
       expectEvent(h, 'auth.ws_handshake', 'failure', null, 'bad_signature');
     });
 
-    it('user creation, change of one\'s own password (failed and successful) and deletion', async () => {
+    it("user creation, change of one's own password (failed and successful) and deletion", async () => {
       let h: Record<string, string> = { ...ua('user-create'), ...bearer(adminToken) };
-      const created = await call(t.baseUrl, 'POST', '/api/v1/users', { headers: h, body: { username: 'audit-lifecycle@test.local', password: keep('lifecycle-password-1'), role: 'analyst' } });
+      const created = await call(t.baseUrl, 'POST', '/api/v1/users', {
+        headers: h,
+        body: { username: 'audit-lifecycle@test.local', password: keep('lifecycle-password-1'), role: 'analyst' },
+      });
       expect(created.status).toBe(201);
       expectEvent(h, 'user.created', 'success', ADMIN.username, /audit-lifecycle@test\.local/);
       const token = await tokenFor('audit-lifecycle@test.local', 'lifecycle-password-1');
       h = { ...ua('own-password-wrong'), ...bearer(token) };
-      const wrong = await call(t.baseUrl, 'POST', '/api/v1/users/me/password', { headers: h, body: { current_password: keep('Not-My-Password-Quokka'), new_password: keep('never-set-password-1') } });
+      const wrong = await call(t.baseUrl, 'POST', '/api/v1/users/me/password', {
+        headers: h,
+        body: { current_password: keep('Not-My-Password-Quokka'), new_password: keep('never-set-password-1') },
+      });
       expect(wrong.status).toBe(403);
       expectEvent(h, 'user.password_changed', 'failure', 'audit-lifecycle@test.local', expect.anything());
       h = { ...ua('own-password-ok'), ...bearer(token) };
-      const ok = await call(t.baseUrl, 'POST', '/api/v1/users/me/password', { headers: h, body: { current_password: 'lifecycle-password-1', new_password: keep('lifecycle-password-2') } });
+      const ok = await call(t.baseUrl, 'POST', '/api/v1/users/me/password', {
+        headers: h,
+        body: { current_password: 'lifecycle-password-1', new_password: keep('lifecycle-password-2') },
+      });
       expect(ok.status).toBe(204);
       expectEvent(h, 'user.password_changed', 'success', 'audit-lifecycle@test.local', null);
       h = { ...ua('user-delete'), ...bearer(adminToken) };
@@ -275,11 +294,14 @@ describe('audit', () => {
       expect((await events('type=no.such.type')).body).toEqual([]);
     });
 
-    it.each(['limit=0', 'limit=1001', 'limit=ten', 'outcome=maybe', 'since=yesterday', 'colour=red', `type=${'t'.repeat(65)}`, 'type=%00', 'type=a%0Ab'])('answers 400 to ?%s', async (query) => {
-      const reply = await events(query);
-      expect(reply.status).toBe(400);
-      expect(reply.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
-    });
+    it.each(['limit=0', 'limit=1001', 'limit=ten', 'outcome=maybe', 'since=yesterday', 'colour=red', `type=${'t'.repeat(65)}`, 'type=%00', 'type=a%0Ab'])(
+      'answers 400 to ?%s',
+      async (query) => {
+        const reply = await events(query);
+        expect(reply.status).toBe(400);
+        expect(reply.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+      },
+    );
 
     it('needs audit:read: operator 200, viewer and API key 403, nobody 401', async () => {
       const operator = await createUser(t.baseUrl, adminToken, 'audit-operator@test.local', 'operator', keep('operator-password-1'));
@@ -288,7 +310,9 @@ describe('audit', () => {
       const viewerToken = await tokenFor(viewer.username, viewer.password);
       expect((await events('limit=1', viewerToken)).status).toBe(403);
       expect((await call(t.baseUrl, 'GET', '/api/v1/audit/events/export', { headers: bearer(viewerToken) })).status).toBe(403);
-      const key = keep((await call(t.baseUrl, 'POST', '/api/v1/auth/api-keys', { headers: bearer(adminToken), body: { service_name: 'no-audit' } })).body.api_key as string);
+      const key = keep(
+        (await call(t.baseUrl, 'POST', '/api/v1/auth/api-keys', { headers: bearer(adminToken), body: { service_name: 'no-audit' } })).body.api_key as string,
+      );
       expect((await call(t.baseUrl, 'GET', '/api/v1/audit/events', { headers: apiKey(key) })).status).toBe(403);
       expect((await call(t.baseUrl, 'GET', '/api/v1/audit/events')).status).toBe(401);
       expect((await call(t.baseUrl, 'GET', '/api/v1/audit/events/export')).status).toBe(401);
@@ -319,10 +343,16 @@ describe('audit', () => {
     });
 
     it('honours since and until', async () => {
-      const all = (await exportText()).text.trim().split('\n').map((line) => JSON.parse(line) as AuditEventView);
+      const all = (await exportText()).text
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as AuditEventView);
       const since = all[Math.floor(all.length / 3)].created_at;
       const until = all[Math.floor((2 * all.length) / 3)].created_at;
-      const window = (await exportText(`?since=${encodeURIComponent(since)}&until=${encodeURIComponent(until)}`)).text.trim().split('\n').map((line) => JSON.parse(line) as AuditEventView);
+      const window = (await exportText(`?since=${encodeURIComponent(since)}&until=${encodeURIComponent(until)}`)).text
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as AuditEventView);
       expect(window).toEqual(all.filter((event) => Date.parse(event.created_at) >= Date.parse(since) && Date.parse(event.created_at) < Date.parse(until)));
       expect(window.length).toBeGreaterThan(0);
       const empty = await exportText(`?since=${encodeURIComponent(new Date(Date.now() + 3_600_000).toISOString())}`);
@@ -347,13 +377,20 @@ describe('audit', () => {
       expect(event!.actor).toMatch(/^evil/);
       expect(event!.actor).not.toMatch(/[\r\n\u2028\u2029]/);
       expect(await waitFor(() => logChunks.join('').includes('evil'))).toBe(true);
-      const lines = logChunks.join('').split('\n').filter((line) => line.trim() !== '');
+      const lines = logChunks
+        .join('')
+        .split('\n')
+        .filter((line) => line.trim() !== '');
       for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
       expect(lines.map((line) => JSON.parse(line)).filter((entry) => entry.msg === FORGED_LOG_MESSAGE)).toEqual([]);
     });
 
     it('are JSON and include the audit events and the requests', () => {
-      const lines = logChunks.join('').split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line));
+      const lines = logChunks
+        .join('')
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => JSON.parse(line));
       expect(lines.some((entry) => entry.audit?.type === 'auth.jwt')).toBe(true);
       expect(lines.some((entry) => entry.req?.url?.startsWith('/api/v1/auth/me'))).toBe(true);
     });
@@ -369,7 +406,7 @@ describe('audit', () => {
 
     it('appear in no audit event and in no log line: passwords, tokens, API keys', async () => {
       expect(secrets.size).toBeGreaterThan(40);
-      const exported = (await fetch(`${t.baseUrl}/api/v1/audit/events/export`, { headers: bearer(adminToken) }).then((response) => response.text()));
+      const exported = await fetch(`${t.baseUrl}/api/v1/audit/events/export`, { headers: bearer(adminToken) }).then((response) => response.text());
       const listed = JSON.stringify((await events()).body);
       const log = logChunks.join('');
       expect(exported.length).toBeGreaterThan(1000);

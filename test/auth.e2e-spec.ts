@@ -336,7 +336,8 @@ describe('authentication (attacked from outside)', () => {
 
   describe('cross-site requests with the cookie (CSRF)', () => {
     const newUser = (suffix: string) => ({ username: `csrf-${suffix}-${randomUUID().slice(0, 8)}@test.local`, password: 'csrf-password-123', role: 'viewer' });
-    const usernames = async () => ((await call(t.baseUrl, 'GET', '/api/v1/users', { headers: bearer(adminToken) })).body as Array<{ username: string }>).map((u) => u.username);
+    const usernames = async () =>
+      ((await call(t.baseUrl, 'GET', '/api/v1/users', { headers: bearer(adminToken) })).body as Array<{ username: string }>).map((u) => u.username);
 
     it('refuses a cookie-authenticated POST from a foreign Origin with 403, changing nothing', async () => {
       const body = newUser('evil');
@@ -360,7 +361,9 @@ describe('authentication (attacked from outside)', () => {
         ...(method === 'PATCH' ? { body: { role: 'admin' } } : {}),
       });
       expect(reply.status).toBe(403);
-      const stored = ((await call(t.baseUrl, 'GET', '/api/v1/users', { headers: bearer(adminToken) })).body as Array<{ id: string; role: string }>).find((u) => u.id === user.id);
+      const stored = ((await call(t.baseUrl, 'GET', '/api/v1/users', { headers: bearer(adminToken) })).body as Array<{ id: string; role: string }>).find(
+        (u) => u.id === user.id,
+      );
       expect(stored?.role).toBe('viewer');
     });
 
@@ -390,7 +393,10 @@ describe('authentication (attacked from outside)', () => {
   describe('permissions and /me', () => {
     it('answers 403 to a viewer creating a user, and creates nothing', async () => {
       const username = `by-viewer-${randomUUID().slice(0, 8)}@test.local`;
-      const reply = await call(t.baseUrl, 'POST', '/api/v1/users', { headers: bearer(viewerToken), body: { username, password: 'viewer-made-123', role: 'admin' } });
+      const reply = await call(t.baseUrl, 'POST', '/api/v1/users', {
+        headers: bearer(viewerToken),
+        body: { username, password: 'viewer-made-123', role: 'admin' },
+      });
       expect(reply.status).toBe(403);
       expect(reply.body).toMatchObject({ statusCode: 403, error: 'Forbidden' });
       expect(reply.headers.get('www-authenticate')).toBeNull();
@@ -435,7 +441,11 @@ describe('authentication (attacked from outside)', () => {
     it('marks the auth cookie Secure, and clears it with the same attributes on logout', async () => {
       const reply = await call(secure.baseUrl, 'POST', '/api/v1/auth/token', { body: { username: ADMIN.username, password: ADMIN.password } });
       expect(reply.status).toBe(200);
-      const attributes = (cookieHeader: string) => cookieHeader.split(';').slice(1).map((part) => part.trim().toLowerCase());
+      const attributes = (cookieHeader: string) =>
+        cookieHeader
+          .split(';')
+          .slice(1)
+          .map((part) => part.trim().toLowerCase());
       expect(attributes(reply.headers.getSetCookie()[0])).toEqual(expect.arrayContaining(['secure', 'httponly', 'samesite=strict', 'path=/']));
       const logout = await call(secure.baseUrl, 'POST', '/api/v1/auth/logout', { headers: bearer(reply.body.access_token) });
       expect(logout.status).toBe(204);

@@ -19,7 +19,16 @@ jest.setTimeout(60_000);
 type CanaryWindow = Window & { __inline?: unknown; __xss?: boolean };
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const ROOT = path.resolve(__dirname, '..');
 const SCREENSHOTS = path.join(ROOT, '.tmp', 'console-screenshots');
 const XSS_TITLE = '<img src=x onerror=alert(1)>';
@@ -111,7 +120,9 @@ describe('SOC console in a real browser', () => {
     });
     // A violation report reaches the page as an event even when the console stays quiet.
     await page.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (event) => console.error(`Content Security Policy violation: ${event.violatedDirective} ${event.blockedURI}`));
+      document.addEventListener('securitypolicyviolation', (event) =>
+        console.error(`Content Security Policy violation: ${event.violatedDirective} ${event.blockedURI}`),
+      );
     });
     await page.goto(`${server.origin}/`);
     contexts.push(watched);
@@ -218,7 +229,10 @@ describe('SOC console in a real browser', () => {
     await shot(page, '03b-reconnecting');
     server = await startConsoleApp(db, APP_ENV, server.port);
     // Created while the page was away: it appears when the page catches up after reconnecting.
-    const missed = await call(server.origin, 'POST', '/api/v1/alerts', { headers: apiKey(ingestKey), body: { title: 'created during the outage', severity: 'high', source: 'ids' } });
+    const missed = await call(server.origin, 'POST', '/api/v1/alerts', {
+      headers: apiKey(ingestKey),
+      body: { title: 'created during the outage', severity: 'high', source: 'ids' },
+    });
     expect(missed.status).toBe(201);
     await page.locator('#conn-state[data-state="live"]').waitFor({ timeout: 20_000 });
     await page.locator(`#alerts-body tr[data-id="${missed.body.id}"]`).waitFor({ timeout: 5000 });
@@ -265,7 +279,8 @@ describe('SOC console in a real browser', () => {
     let newSecret: string;
     /** What the server should have counted for the key: every answer to a request made with it. */
     const uses = { success: 0, denied: 0, rate_limited: 0 };
-    const listed = async () => (await call(server.origin, 'GET', '/api/v1/auth/api-keys', { headers: bearer(adminToken) })).body.find((k: { id: string }) => k.id === keyId);
+    const listed = async () =>
+      (await call(server.origin, 'GET', '/api/v1/auth/api-keys', { headers: bearer(adminToken) })).body.find((k: { id: string }) => k.id === keyId);
 
     /** One request with the key (X-API-Key), tallied by what it was answered. */
     async function useKey(secret: string, route: string): Promise<number> {
@@ -305,7 +320,9 @@ describe('SOC console in a real browser', () => {
       // … and what only the server can tell is refused in its words.
       await page.fill('#key-ips', '127.0.0.0/8\n2001:db8:::1/64');
       await page.click('#key-create');
-      await page.locator('#key-form-message', { hasText: 'The server refused: each allowed_ips entry must be an IPv4 or IPv6 address or CIDR range' }).waitFor();
+      await page
+        .locator('#key-form-message', { hasText: 'The server refused: each allowed_ips entry must be an IPv4 or IPv6 address or CIDR range' })
+        .waitFor();
       expect(await page.isVisible('#key-issued')).toBe(false);
 
       await page.fill('#key-ips', '127.0.0.0/8\n 10.0.0.0/8 \n\n');
@@ -369,7 +386,12 @@ describe('SOC console in a real browser', () => {
       expect(await page.textContent('#key-form-title')).toBe('Create a key');
       expect(await page.isVisible('#key-expiry')).toBe(true);
       expect(await page.evaluate(() => document.activeElement?.classList.contains('edit-key'))).toBe(true);
-      expect(await listed()).toMatchObject({ service_name: SERVICE, permissions: ['audit:read'], allowed_ips: ['127.0.0.1/32', '2001:db8::/32'], rate_limit: { limit: 8, window_seconds: 60 } });
+      expect(await listed()).toMatchObject({
+        service_name: SERVICE,
+        permissions: ['audit:read'],
+        allowed_ips: ['127.0.0.1/32', '2001:db8::/32'],
+        rate_limit: { limit: 8, window_seconds: 60 },
+      });
     });
 
     it('rotates with a 1 h grace: the new secret is shown once, and both the old and the new secret work', async () => {
@@ -460,7 +482,11 @@ describe('SOC console in a real browser', () => {
       await shot(page, '04b-api-keys-usage');
       if (DOCS_SCREENSHOTS) {
         const box = (await page.locator('#view-keys').boundingBox())!;
-        await page.screenshot({ path: path.join(ROOT, 'docs', 'console-keys.png'), fullPage: true, clip: { x: 0, y: 0, width: 1280, height: Math.ceil(box.y + box.height + 24) } });
+        await page.screenshot({
+          path: path.join(ROOT, 'docs', 'console-keys.png'),
+          fullPage: true,
+          clip: { x: 0, y: 0, width: 1280, height: Math.ceil(box.y + box.height + 24) },
+        });
       }
 
       // Seven days: the same totals over 168 hours.
@@ -518,7 +544,8 @@ describe('SOC console in a real browser', () => {
     await page.locator('#users-body tr', { hasText: VIEWER.username }).waitFor();
     await shot(page, '05-users');
     const username = 'temp@console.test';
-    const stored = async () => (await call(server.origin, 'GET', '/api/v1/users', { headers: bearer(adminToken) })).body.find((u: { username: string }) => u.username === username);
+    const stored = async () =>
+      (await call(server.origin, 'GET', '/api/v1/users', { headers: bearer(adminToken) })).body.find((u: { username: string }) => u.username === username);
 
     await page.fill('#user-username', username);
     await page.fill('#user-password', 'short');
@@ -604,7 +631,11 @@ describe('SOC console in a real browser', () => {
     const refused = await page.evaluate(async () => {
       const statuses: number[] = [];
       for (const url of ['/api/v1/users', '/api/v1/auth/api-keys', '/api/v1/audit/events']) statuses.push((await fetch(url)).status);
-      const write = await fetch('/api/v1/auth/api-keys', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ service_name: 'nope' }) });
+      const write = await fetch('/api/v1/auth/api-keys', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ service_name: 'nope' }),
+      });
       return [...statuses, write.status];
     });
     expect(refused).toEqual([403, 403, 403, 403]);
@@ -622,7 +653,9 @@ describe('SOC console in a real browser', () => {
     await page.fill('#pw-confirm', 'viewer-password-456');
     await page.click('#pw-submit');
     await page.locator('#password-message', { hasText: 'Password changed' }).waitFor();
-    expect((await call(server.origin, 'POST', '/api/v1/auth/token', { body: { username: VIEWER.username, password: 'viewer-password-456' } })).status).toBe(200);
+    expect((await call(server.origin, 'POST', '/api/v1/auth/token', { body: { username: VIEWER.username, password: 'viewer-password-456' } })).status).toBe(
+      200,
+    );
     await page.click('#nav a[data-view="alerts"]');
     await page.locator('#conn-state[data-state="live"]').waitFor();
     expect(await page.isVisible('#console-view')).toBe(true);
@@ -660,7 +693,8 @@ describe('SOC console in a real browser', () => {
   describe('sessions', () => {
     let roamerId: string;
     const cookieOf = async (watched: Watched) => (await watched.context.cookies()).find((c) => c.name === 'access_token')?.value;
-    const meWith = async (token: string | undefined) => (await call(server.origin, 'GET', '/api/v1/auth/me', { headers: { cookie: `access_token=${token}` } })).status;
+    const meWith = async (token: string | undefined) =>
+      (await call(server.origin, 'GET', '/api/v1/auth/me', { headers: { cookie: `access_token=${token}` } })).status;
 
     /** A device of the roamer: signed in, on the live alerts page with its socket open. */
     async function roamerDevice(userAgent?: string, existing?: Watched): Promise<Watched> {
@@ -741,7 +775,10 @@ describe('SOC console in a real browser', () => {
       await shot(page, '10-sessions');
       if (DOCS_SCREENSHOTS) {
         const box = (await page.locator('#view-sessions').boundingBox())!;
-        await page.screenshot({ path: path.join(ROOT, 'docs', 'console-sessions.png'), clip: { x: 0, y: 0, width: 1280, height: Math.ceil(box.y + box.height + 24) } });
+        await page.screenshot({
+          path: path.join(ROOT, 'docs', 'console-sessions.png'),
+          clip: { x: 0, y: 0, width: 1280, height: Math.ceil(box.y + box.height + 24) },
+        });
       }
     });
 

@@ -241,7 +241,10 @@ describe('database outage: one instance loses PostgreSQL and gets it back, witho
 
     it('answers /readyz 200 again and serves requests that need the database (the pool reconnected)', async () => {
       expect(await waitFor(async () => (await call(relayed.baseUrl, 'GET', '/readyz')).status === 200, 10_000, 100)).toBe(true);
-      const posted = await call(relayed.baseUrl, 'POST', '/api/v1/alerts', { headers: bearer(adminToken), body: { title: 'After outage', severity: 'low', source: 'ids' } });
+      const posted = await call(relayed.baseUrl, 'POST', '/api/v1/alerts', {
+        headers: bearer(adminToken),
+        body: { title: 'After outage', severity: 'low', source: 'ids' },
+      });
       expect(posted.status).toBe(201);
       expect((await call(relayed.baseUrl, 'GET', '/api/v1/users', { headers: bearer(adminToken) })).status).toBe(200);
     });
@@ -333,7 +336,10 @@ describe('database partition: PostgreSQL stops answering (packets dropped, nothi
   it('recovers when the packets flow again', async () => {
     relay.resume();
     expect(await waitFor(async () => (await call(relayed.baseUrl, 'GET', '/readyz')).status === 200, 10_000, 100)).toBe(true);
-    const posted = await call(relayed.baseUrl, 'POST', '/api/v1/alerts', { headers: bearer(adminToken), body: { title: 'Healed', severity: 'low', source: 'ids' } });
+    const posted = await call(relayed.baseUrl, 'POST', '/api/v1/alerts', {
+      headers: bearer(adminToken),
+      body: { title: 'Healed', severity: 'low', source: 'ids' },
+    });
     expect(posted.status).toBe(201);
   });
 });

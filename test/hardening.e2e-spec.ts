@@ -54,7 +54,10 @@ describe('hardening', () => {
   });
 
   it('refuses blank alert titles and sources', async () => {
-    for (const body of [{ ...newAlert, title: '   ' }, { ...newAlert, source: '\t ' }]) {
+    for (const body of [
+      { ...newAlert, title: '   ' },
+      { ...newAlert, source: '\t ' },
+    ]) {
       expect((await call(t.baseUrl, 'POST', '/api/v1/alerts', { headers: bearer(admin), body })).status).toBe(400);
     }
   });
@@ -72,7 +75,9 @@ describe('hardening', () => {
     const headers = { 'x-forwarded-for': '203.0.113.77', 'user-agent': 'hardening/per-ip' };
     const statuses: number[] = [];
     for (let i = 0; i < 3; i++) {
-      statuses.push((await call(t.baseUrl, 'POST', '/api/v1/auth/token', { headers, body: { username: 'flood@test.local', password: 'wrong-password-123' } })).status);
+      statuses.push(
+        (await call(t.baseUrl, 'POST', '/api/v1/auth/token', { headers, body: { username: 'flood@test.local', password: 'wrong-password-123' } })).status,
+      );
     }
     expect(statuses).toEqual([401, 401, 429]);
     // Audit rows are written just after the answer: poll briefly.

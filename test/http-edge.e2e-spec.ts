@@ -88,9 +88,15 @@ describe('cheap refusals at the HTTP edge', () => {
   describe('logins refused before the controller', () => {
     it('audits a malformed-JSON login and a 415 login as auth.login failures', async () => {
       const client = { 'x-forwarded-for': '198.51.100.12', 'user-agent': 'http-edge/refused-login' };
-      const malformed = await call(t.baseUrl, 'POST', '/api/v1/auth/token', { raw: '{"username":', headers: { ...client, 'content-type': 'application/json' } });
+      const malformed = await call(t.baseUrl, 'POST', '/api/v1/auth/token', {
+        raw: '{"username":',
+        headers: { ...client, 'content-type': 'application/json' },
+      });
       expect(malformed.status).toBe(400);
-      const form = await call(t.baseUrl, 'POST', '/api/v1/auth/token', { raw: 'username=a&password=b', headers: { ...client, 'content-type': 'application/x-www-form-urlencoded' } });
+      const form = await call(t.baseUrl, 'POST', '/api/v1/auth/token', {
+        raw: 'username=a&password=b',
+        headers: { ...client, 'content-type': 'application/x-www-form-urlencoded' },
+      });
       expect(form.status).toBe(415);
       let events: Json[] = [];
       // Audit rows are written just after the answer: poll briefly.
@@ -120,8 +126,14 @@ describe('cheap refusals at the HTTP edge', () => {
 
     it.each([
       ['a request line that is not HTTP', 'HELLO THERE\r\n\r\n'],
-      ['Content-Length together with Transfer-Encoding', 'POST /api/v1/auth/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'],
-      ['a chunk size that is not hexadecimal', 'POST /api/v1/auth/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n'],
+      [
+        'Content-Length together with Transfer-Encoding',
+        'POST /api/v1/auth/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+      ],
+      [
+        'a chunk size that is not hexadecimal',
+        'POST /api/v1/auth/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n',
+      ],
     ])('answers %s with 400 and the JSON error body', async (_name, request) => {
       const reply = await rawExchange(portOf(t.baseUrl), (socket) => socket.write(request));
       expectJsonError(reply, 400);
@@ -187,11 +199,15 @@ describe('cheap refusals at the HTTP edge', () => {
 
     it('answers a chunked JSON body over 100 kB with 413', async () => {
       const reply = await new Promise<{ status: number; body: Json }>((resolve, reject) => {
-        const req = http.request(`${t.baseUrl}/api/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
-          let text = '';
-          res.on('data', (chunk) => (text += chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
-        });
+        const req = http.request(
+          `${t.baseUrl}/api/v1/auth/token`,
+          { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } },
+          (res) => {
+            let text = '';
+            res.on('data', (chunk) => (text += chunk));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+          },
+        );
         req.on('error', reject);
         req.end(JSON.stringify({ username: 'a', password: big }));
       });
@@ -222,7 +238,10 @@ describe('cheap refusals at the HTTP edge', () => {
     });
 
     it('reads application/*+json bodies as JSON', async () => {
-      const reply = await call(t.baseUrl, 'POST', '/api/v1/auth/token', { raw: JSON.stringify(ADMIN), headers: { 'content-type': 'application/vnd.api+json; charset=utf-8' } });
+      const reply = await call(t.baseUrl, 'POST', '/api/v1/auth/token', {
+        raw: JSON.stringify(ADMIN),
+        headers: { 'content-type': 'application/vnd.api+json; charset=utf-8' },
+      });
       expect(reply.status).toBe(200);
     });
 
@@ -239,7 +258,11 @@ describe('cheap refusals at the HTTP edge', () => {
     it('refuses a login body of 9,000 unknown fields with 400 and a small answer', async () => {
       const body: Record<string, unknown> = { username: 'someone', password: 'whatever-password' };
       for (let i = 0; i < 9000; i++) body[`k${i}`] = 1;
-      const response = await fetch(`${t.baseUrl}/api/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const response = await fetch(`${t.baseUrl}/api/v1/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       const text = await response.text();
       expect(response.status).toBe(400);
       expect(Buffer.byteLength(text)).toBeLessThan(2048);
@@ -278,7 +301,12 @@ describe('cheap refusals at the HTTP edge', () => {
       expect(outcome.status).toBe(404);
       expect(outcome.headers['content-type']).toMatch(/^application\/json/);
       expect(outcome.headers['x-request-id']).toBe('ws-nope-1');
-      expect(JSON.parse(outcome.body)).toEqual({ statusCode: 404, error: 'Not Found', message: expect.stringMatching(/\/api\/v1\/ws\/alerts/), request_id: 'ws-nope-1' });
+      expect(JSON.parse(outcome.body)).toEqual({
+        statusCode: 404,
+        error: 'Not Found',
+        message: expect.stringMatching(/\/api\/v1\/ws\/alerts/),
+        request_id: 'ws-nope-1',
+      });
     });
 
     it('still opens the known sockets', async () => {
@@ -288,13 +316,16 @@ describe('cheap refusals at the HTTP edge', () => {
   });
 
   describe('odd paths', () => {
-    it.each(['/api/docs//x', '/api/docs/nothing-here', '/api/docs/%', '/api/nothing', '/api//v1'])('answers GET %s with the JSON error body, never HTML', async (path) => {
-      const reply = await call(t.baseUrl, 'GET', path);
-      expect(reply.status).toBeGreaterThanOrEqual(400);
-      expect(reply.status).toBeLessThan(500);
-      expect(reply.headers.get('content-type')).toMatch(/^application\/json/);
-      expect(reply.body).toMatchObject({ statusCode: reply.status, request_id: expect.any(String) });
-    });
+    it.each(['/api/docs//x', '/api/docs/nothing-here', '/api/docs/%', '/api/nothing', '/api//v1'])(
+      'answers GET %s with the JSON error body, never HTML',
+      async (path) => {
+        const reply = await call(t.baseUrl, 'GET', path);
+        expect(reply.status).toBeGreaterThanOrEqual(400);
+        expect(reply.status).toBeLessThan(500);
+        expect(reply.headers.get('content-type')).toMatch(/^application\/json/);
+        expect(reply.body).toMatchObject({ statusCode: reply.status, request_id: expect.any(String) });
+      },
+    );
 
     it('still serves the OpenAPI page and document', async () => {
       const page = await call(t.baseUrl, 'GET', '/api/docs');

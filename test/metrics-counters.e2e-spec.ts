@@ -29,9 +29,7 @@ function parseMetrics(text: string): Sample[] {
 class Scrape {
   constructor(readonly samples: Sample[]) {}
   value(name: string, labels: Record<string, string> = {}): number {
-    return this.samples
-      .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
-      .reduce((sum, s) => sum + s.value, 0);
+    return this.samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((sum, s) => sum + s.value, 0);
   }
   has(name: string): boolean {
     return this.samples.some((s) => s.name === name);
@@ -84,7 +82,9 @@ describe('Prometheus metrics move with what they count', () => {
     const before = await scrape();
     await login(t.baseUrl, ADMIN.username, ADMIN.password);
     const after = await scrape();
-    expect(after.value(AUTH, { method: 'login', outcome: 'success', reason: 'ok' }) - before.value(AUTH, { method: 'login', outcome: 'success', reason: 'ok' })).toBe(1);
+    expect(
+      after.value(AUTH, { method: 'login', outcome: 'success', reason: 'ok' }) - before.value(AUTH, { method: 'login', outcome: 'success', reason: 'ok' }),
+    ).toBe(1);
     const count = after.value('aurora_login_duration_seconds_count');
     expect(count).toBeGreaterThanOrEqual(3); // the beforeAll login, the failed one, this one
     expect(after.value('aurora_login_duration_seconds_bucket', { le: '+Inf' })).toBe(count);
@@ -98,7 +98,10 @@ describe('Prometheus metrics move with what they count', () => {
     expect((await call(t.baseUrl, 'GET', '/api/v1/auth/me', { headers: bearer('garbage.token.value') })).status).toBe(401);
     const after = await scrape();
     expect(after.value(AUTH, { method: 'jwt', outcome: 'failure' }) - before.value(AUTH, { method: 'jwt', outcome: 'failure' })).toBe(1);
-    expect(after.value(AUTH, { method: 'jwt', outcome: 'failure', reason: 'malformed_token' }) - before.value(AUTH, { method: 'jwt', outcome: 'failure', reason: 'malformed_token' })).toBe(1);
+    expect(
+      after.value(AUTH, { method: 'jwt', outcome: 'failure', reason: 'malformed_token' }) -
+        before.value(AUTH, { method: 'jwt', outcome: 'failure', reason: 'malformed_token' }),
+    ).toBe(1);
   });
 
   it('an API key served from the warm cache moves aurora_api_key_cache_lookups_total{result="hit"} and the api_key success counter; a new key adds an entry', async () => {
@@ -146,13 +149,24 @@ describe('Prometheus metrics move with what they count', () => {
 
     socket.close();
     await socket.closed;
-    expect(await waitFor(async () => (await scrape()).value('aurora_open_sockets', { gateway: 'alerts' }) === before.value('aurora_open_sockets', { gateway: 'alerts' }))).toBe(true);
+    expect(
+      await waitFor(
+        async () => (await scrape()).value('aurora_open_sockets', { gateway: 'alerts' }) === before.value('aurora_open_sockets', { gateway: 'alerts' }),
+      ),
+    ).toBe(true);
   });
 
   it('exposes the bus, audit queue and default process gauges', async () => {
     const now = await scrape();
     expect(now.value('aurora_event_bus_connected')).toBe(1);
-    for (const name of ['aurora_event_bus_reconnects_total', 'aurora_audit_queue_depth', 'aurora_audit_dropped_total', 'process_resident_memory_bytes', 'process_cpu_seconds_total', 'nodejs_eventloop_lag_seconds']) {
+    for (const name of [
+      'aurora_event_bus_reconnects_total',
+      'aurora_audit_queue_depth',
+      'aurora_audit_dropped_total',
+      'process_resident_memory_bytes',
+      'process_cpu_seconds_total',
+      'nodejs_eventloop_lag_seconds',
+    ]) {
       expect(now.has(name)).toBe(true);
     }
     expect(now.value('process_resident_memory_bytes')).toBeGreaterThan(0);

@@ -77,15 +77,19 @@ describe('operator workflows across two instances (one PostgreSQL database)', ()
   /** Polls until the secret is refused with 401 on the app; returns when (epoch ms), or null. */
   async function refusedAt(app: TestApp, secret: string, timeoutMs: number): Promise<number | null> {
     let at: number | null = null;
-    await waitFor(async () => {
-      const reply = await me(app, secret);
-      if (reply.status !== 401) {
-        expect(reply.status).toBe(200);
-        return false;
-      }
-      at = Date.now();
-      return true;
-    }, timeoutMs, 20);
+    await waitFor(
+      async () => {
+        const reply = await me(app, secret);
+        if (reply.status !== 401) {
+          expect(reply.status).toBe(200);
+          return false;
+        }
+        at = Date.now();
+        return true;
+      },
+      timeoutMs,
+      20,
+    );
     return at;
   }
 

@@ -85,7 +85,9 @@ describe('limits shared by every password check', () => {
     for (let i = 0; i <= MAX_FAILURES; i++) await changeFrom(ip, token, `secret-guess-${i}-xyz`);
     let reasons: string[] = [];
     for (let tries = 0; tries < 40 && !reasons.includes('too_many_failures'); tries++) {
-      const events = await call(t.baseUrl, 'GET', '/api/v1/audit/events?type=user.password_changed&limit=100', { headers: from(newAddress(), bearer(adminToken)) });
+      const events = await call(t.baseUrl, 'GET', '/api/v1/audit/events?type=user.password_changed&limit=100', {
+        headers: from(newAddress(), bearer(adminToken)),
+      });
       const mine = (events.body as Array<{ actor: string; reason: string }>).filter((event) => event.actor === user.username);
       reasons = mine.map((event) => event.reason);
       expect(JSON.stringify(mine)).not.toContain('secret-guess');

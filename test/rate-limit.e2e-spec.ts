@@ -2,7 +2,6 @@ import { ADMIN, databaseForFile, startTestApp, TestApp } from './support/test-ap
 import { bearer, call, createUser, login, waitFor } from './support/http';
 import { attempt, expectTooManyRequests, freshIp, freshUsername } from './support/login-attempts';
 
-
 type Database = Awaited<ReturnType<typeof databaseForFile>>;
 
 describe('login rate limits', () => {
@@ -165,6 +164,4 @@ describe('login rate limits', () => {
       expect(events.find((event) => event.actor === ghost && event.reason === 'too_many_failures')?.outcome).toBe('failure');
     });
   });
-
 });
-

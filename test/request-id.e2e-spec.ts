@@ -158,14 +158,18 @@ describe('X-Request-Id', () => {
       for (const line of lines) expect(JSON.stringify(line)).not.toContain('Definitely-Wrong-Password-7');
 
       let rows: Json[] = [];
-      expect(await waitFor(async () => (rows = (await auditEvents('type=auth.login&outcome=failure')).filter((e) => e.request_id === id)).length === 1)).toBe(true);
+      expect(await waitFor(async () => (rows = (await auditEvents('type=auth.login&outcome=failure')).filter((e) => e.request_id === id)).length === 1)).toBe(
+        true,
+      );
       expect(rows[0]).toMatchObject({ type: 'auth.login', outcome: 'failure', actor: ADMIN.username, reason: 'wrong_password', request_id: id });
     });
 
     it('an audit row records the server-made UUID, not the rejected client value', async () => {
       const rejected = `bad id ${randomUUID()}`;
       const userAgent = `request-id-spec/${randomUUID()}`;
-      const reply = await call(t.baseUrl, 'GET', '/api/v1/auth/me', { headers: { ...bearer('garbage.token.value'), 'x-request-id': rejected, 'user-agent': userAgent } });
+      const reply = await call(t.baseUrl, 'GET', '/api/v1/auth/me', {
+        headers: { ...bearer('garbage.token.value'), 'x-request-id': rejected, 'user-agent': userAgent },
+      });
       expect(reply.status).toBe(401);
       const answered = reply.headers.get('x-request-id')!;
       expect(answered).toMatch(UUID);

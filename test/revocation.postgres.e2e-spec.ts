@@ -105,7 +105,13 @@ describe('revocation across instances (PostgreSQL)', () => {
     const token = await login(b.baseUrl, first.username, first.password);
     expect((await call(a.baseUrl, 'DELETE', `/api/v1/users/${first.id}`, { headers: bearer(adminToken) })).status).toBe(204);
     await createUser(a.baseUrl, adminToken, first.username, 'viewer', 'second-owner-123');
-    expect(await waitFor(async () => (await call(b.baseUrl, 'POST', '/api/v1/auth/token', { body: { username: first.username, password: 'second-owner-123' } })).status === 200, CROSS_INSTANCE_MS, 20)).toBe(true);
+    expect(
+      await waitFor(
+        async () => (await call(b.baseUrl, 'POST', '/api/v1/auth/token', { body: { username: first.username, password: 'second-owner-123' } })).status === 200,
+        CROSS_INSTANCE_MS,
+        20,
+      ),
+    ).toBe(true);
     expect(await status(b, token)).toBe(401);
     expect(await status(a, token)).toBe(401);
   });

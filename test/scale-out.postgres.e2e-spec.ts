@@ -90,9 +90,7 @@ describe('scale-out: three instances on one PostgreSQL database and one Redis', 
 
     it('lets no more than the per-IP limit through when a burst is spread over the three at once', async () => {
       const ip = freshIp();
-      const replies = await Promise.all(
-        Array.from({ length: 15 }, (_, i) => attempt(instances[i % 3], freshUsername('nobody'), 'wrong-password-1', ip)),
-      );
+      const replies = await Promise.all(Array.from({ length: 15 }, (_, i) => attempt(instances[i % 3], freshUsername('nobody'), 'wrong-password-1', ip)));
       const statuses = replies.map((reply) => reply.status);
       expect(statuses.filter((status) => status === 401)).toHaveLength(LOGIN_MAX_PER_IP);
       expect(statuses.filter((status) => status === 429)).toHaveLength(15 - LOGIN_MAX_PER_IP);
@@ -149,9 +147,7 @@ describe('scale-out: three instances on one PostgreSQL database and one Redis', 
       body: { title: `Beaconing ${randomUUID()}`, severity: 'critical', source: 'edr' },
     });
     expect(posted.status).toBe(201);
-    const frames = await Promise.all(
-      sockets.map((socket) => socket.nextMessage((m) => m.type === 'alert.created' && m.data?.id === posted.body.id, 2000)),
-    );
+    const frames = await Promise.all(sockets.map((socket) => socket.nextMessage((m) => m.type === 'alert.created' && m.data?.id === posted.body.id, 2000)));
     for (const frame of frames) expect(frame).toEqual({ type: 'alert.created', data: posted.body });
     // Exactly once per socket: an instance must not relay its own notification back to itself.
     await sleep(300);

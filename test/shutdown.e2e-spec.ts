@@ -29,7 +29,14 @@ function request(
   const connected = new Promise<void>((resolve) => (markConnected = resolve));
   const done = new Promise<Outcome>((resolve) => {
     const body = options.body ?? '';
-    const req = http.request({ host: '127.0.0.1', port, method, path: pathName, agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...options.headers } });
+    const req = http.request({
+      host: '127.0.0.1',
+      port,
+      method,
+      path: pathName,
+      agent: false,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...options.headers },
+    });
     req.on('response', (res) => {
       res.resume();
       res.on('end', () => resolve({ status: res.statusCode ?? null, at: Date.now() }));

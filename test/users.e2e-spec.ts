@@ -15,10 +15,10 @@ describe('users', () => {
     replies.push(reply);
     return reply;
   };
-  const asAdmin = (method: string, path: string, body?: unknown) => request(method, path, { headers: bearer(adminToken), ...(body === undefined ? {} : { body }) });
+  const asAdmin = (method: string, path: string, body?: unknown) =>
+    request(method, path, { headers: bearer(adminToken), ...(body === undefined ? {} : { body }) });
   const me = (token: string) => request('GET', '/api/v1/auth/me', { headers: bearer(token) });
-  const loginStatus = async (username: string, password: string) =>
-    (await request('POST', '/api/v1/auth/token', { body: { username, password } })).status;
+  const loginStatus = async (username: string, password: string) => (await request('POST', '/api/v1/auth/token', { body: { username, password } })).status;
   const unique = (name: string) => `${name}-${randomUUID().slice(0, 8)}@test.local`;
 
   beforeAll(async () => {
@@ -78,7 +78,9 @@ describe('users', () => {
     it('lets exactly one of several concurrent creations of the same username succeed', async () => {
       const base = unique('race');
       const replies = await Promise.all(
-        [base, base.toUpperCase(), base, base.toUpperCase()].map((username) => asAdmin('POST', '/api/v1/users', { username, password: 'race-password-123', role: 'viewer' })),
+        [base, base.toUpperCase(), base, base.toUpperCase()].map((username) =>
+          asAdmin('POST', '/api/v1/users', { username, password: 'race-password-123', role: 'viewer' }),
+        ),
       );
       expect(replies.map((reply) => reply.status).sort()).toEqual([201, 409, 409, 409]);
     });
@@ -129,7 +131,15 @@ describe('users', () => {
       const usernames = reply.body.map((u: { username: string }) => u.username);
       expect(usernames).toEqual(expect.arrayContaining([ADMIN.username, created.username]));
       for (const user of reply.body) {
-        expect(user).toEqual(expect.objectContaining({ id: expect.any(String), username: expect.any(String), role: expect.any(String), disabled: expect.any(Boolean), created_at: expect.any(String) }));
+        expect(user).toEqual(
+          expect.objectContaining({
+            id: expect.any(String),
+            username: expect.any(String),
+            role: expect.any(String),
+            disabled: expect.any(Boolean),
+            created_at: expect.any(String),
+          }),
+        );
         expect(Object.keys(user).filter((key) => /pass|hash|secret|token/i.test(key))).toEqual([]);
       }
     });
@@ -228,7 +238,7 @@ describe('users', () => {
       expect((await asAdmin('DELETE', `/api/v1/users/${user.id}`)).status).toBe(404);
     });
 
-    it('does not let a deleted user\'s token act as a new user of the same name', async () => {
+    it("does not let a deleted user's token act as a new user of the same name", async () => {
       const username = unique('reused');
       const first = await createUser(t.baseUrl, adminToken, username, 'admin');
       const oldToken = await login(t.baseUrl, username, first.password);

@@ -46,7 +46,10 @@ const oddString = fc.array(fc.oneof(oddUnit, fc.string({ maxLength: 2 })), { min
 /** Over the limit (at least 5,000 characters) whichever way the characters are counted. */
 const hugeString = (max: number) => fc.tuple(oddUnit, fc.integer({ min: 1, max: 200 })).map(([unit, extra]) => unit.repeat(Math.max(5000, max) + extra));
 const finiteNumber = fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }));
-const objectKey = fc.oneof(fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', '$ne', ''), fc.string({ maxLength: 8 }));
+const objectKey = fc.oneof(
+  fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', '$ne', ''),
+  fc.string({ maxLength: 8 }),
+);
 const { nested } = fc.letrec<{ nested: Json; array: Json[]; object: Obj }>((tie) => ({
   nested: fc.oneof({ depthSize: 'small' }, fc.constant(null), fc.boolean(), finiteNumber, fc.string({ maxLength: 8 }), oddString, tie('array'), tie('object')),
   array: fc.array(tie('nested'), { maxLength: 3 }),
@@ -72,14 +75,25 @@ function invalidFor(field: Field): fc.Arbitrary<Json> {
       const strings: fc.Arbitrary<string>[] = [hugeString(field.max), fc.tuple(fc.string(), fc.string()).map(([a, b]) => `${a}\u0000${b}`)];
       if (field.min >= 1) strings.push(fc.constant(''));
       if (field.min > 2) strings.push(fc.array(oddUnit, { maxLength: Math.floor((field.min - 1) / 2) }).map((units) => units.join('')));
-      if (field.printable) strings.push(fc.oneof(fc.string().map((s) => ` ${s}`), fc.string().map((s) => `${s}\t`), fc.constantFrom('a\u0085b', 'a\u001bb', 'line\r\nbreak')));
+      if (field.printable)
+        strings.push(
+          fc.oneof(
+            fc.string().map((s) => ` ${s}`),
+            fc.string().map((s) => `${s}\t`),
+            fc.constantFrom('a\u0085b', 'a\u001bb', 'line\r\nbreak'),
+          ),
+        );
       if (field.nonBlank) strings.push(fc.array(fc.constantFrom(' ', '\t', '\n', '\u00a0', '\u2003'), { minLength: 1, maxLength: 6 }).map((s) => s.join('')));
       return fc.oneof(notAString, ...strings);
     }
     case 'enum': {
       const variants = fc.constantFrom(...field.values).chain((v) => fc.constantFrom(v.toUpperCase(), ` ${v}`, `${v}\u202e`, `${v}\u0000`, `${v}s`));
       const strings = fc.oneof(variants, fc.string(), oddString, hugeString(100)).filter((s) => !field.values.includes(s));
-      return fc.oneof(notAString, strings, fc.constantFrom(...field.values).map((v) => [v]));
+      return fc.oneof(
+        notAString,
+        strings,
+        fc.constantFrom(...field.values).map((v) => [v]),
+      );
     }
     case 'int': {
       const { min, max } = field;
@@ -97,7 +111,15 @@ function invalidFor(field: Field): fc.Arbitrary<Json> {
     case 'permissions': {
       const permission = fc.constantFrom(...KEY_PERMISSIONS);
       // users:manage is a permission, but never one a key may carry (400).
-      const badItem = fc.oneof(fc.constant<Json>('users:manage'), fc.constant(null), finiteNumber, fc.boolean(), anArray, anObject, fc.string().filter((s) => !KEY_PERMISSIONS.includes(s)));
+      const badItem = fc.oneof(
+        fc.constant<Json>('users:manage'),
+        fc.constant(null),
+        finiteNumber,
+        fc.boolean(),
+        anArray,
+        anObject,
+        fc.string().filter((s) => !KEY_PERMISSIONS.includes(s)),
+      );
       const withBadItem = fc.tuple(fc.array(permission, { maxLength: 2 }), badItem, fc.nat(3)).map(([good, bad, at]) => {
         const list: Json[] = [...good];
         list.splice(at % (good.length + 1), 0, bad);
@@ -114,7 +136,9 @@ function invalidFor(field: Field): fc.Arbitrary<Json> {
 const PLAIN_WRONG_KINDS: Json[] = [null, [], new Obj([]), true, 0, new Obj([['__proto__', new Obj([['admin', true]])]])];
 /** Not wrong everywhere: true is a flag, 0 may be a valid number, [] a valid (empty) permission list. */
 const ownKind = (field: Field, value: Json) =>
-  (field.kind === 'boolean' && typeof value === 'boolean') || (field.kind === 'int' && typeof value === 'number') || (field.kind === 'permissions' && Array.isArray(value));
+  (field.kind === 'boolean' && typeof value === 'boolean') ||
+  (field.kind === 'int' && typeof value === 'number') ||
+  (field.kind === 'permissions' && Array.isArray(value));
 
 // ---- bodies ---------------------------------------------------------------------------------
 
@@ -130,7 +154,20 @@ interface BodyRoute {
   unchanged?: () => Promise<void>;
 }
 
-const UNKNOWN_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__', 'is_admin', 'password_hash', 'id', 'created_by', 'Role'];
+const UNKNOWN_KEYS = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'hasOwnProperty',
+  'valueOf',
+  '__defineGetter__',
+  'is_admin',
+  'password_hash',
+  'id',
+  'created_by',
+  'Role',
+];
 
 function bodies(route: BodyRoute): fc.Arbitrary<Json> {
   const names = Object.keys(route.fields);
@@ -143,7 +180,11 @@ function bodies(route: BodyRoute): fc.Arbitrary<Json> {
   const oneField = fc.constantFrom(...names).chain((name) => invalidFor(route.fields[name]).map((value) => withValid({ [name]: value })));
   type Choice = { keep: true } | { drop: true } | { value: Json };
   const choices = names.map((name) =>
-    fc.oneof(fc.constant<Choice>({ keep: true }), fc.constant<Choice>({ drop: true }), invalidFor(route.fields[name]).map((value): Choice => ({ value }))),
+    fc.oneof(
+      fc.constant<Choice>({ keep: true }),
+      fc.constant<Choice>({ drop: true }),
+      invalidFor(route.fields[name]).map((value): Choice => ({ value })),
+    ),
   );
   const combination = fc
     .tuple(fc.tuple(...choices), extras(0))
@@ -157,8 +198,16 @@ function bodies(route: BodyRoute): fc.Arbitrary<Json> {
       return withValid(replace, extra);
     });
   const unknownFields = extras(1).map((extra) => withValid({}, extra));
-  const notAnObject = fc.oneof(fc.constantFrom<Json>(new Raw('null'), new Raw('[]'), new Raw('0'), new Raw('"text"'), new Raw('true')), fc.constant(null).map(() => [withValid({})]));
-  return fc.oneof({ arbitrary: oneField, weight: 4 }, { arbitrary: combination, weight: 3 }, { arbitrary: unknownFields, weight: 2 }, { arbitrary: notAnObject, weight: 1 });
+  const notAnObject = fc.oneof(
+    fc.constantFrom<Json>(new Raw('null'), new Raw('[]'), new Raw('0'), new Raw('"text"'), new Raw('true')),
+    fc.constant(null).map(() => [withValid({})]),
+  );
+  return fc.oneof(
+    { arbitrary: oneField, weight: 4 },
+    { arbitrary: combination, weight: 3 },
+    { arbitrary: unknownFields, weight: 2 },
+    { arbitrary: notAnObject, weight: 1 },
+  );
 }
 
 function expectErrorBody(reply: Reply, statuses: number[]): void {
@@ -168,7 +217,8 @@ function expectErrorBody(reply: Reply, statuses: number[]): void {
 
 // ---- query strings --------------------------------------------------------------------------
 
-type QueryField = { kind: 'enum'; values: readonly string[] } | { kind: 'int'; min: number; max: number } | { kind: 'timestamp' } | { kind: 'cursor' } | { kind: 'eventType' };
+type QueryField =
+  { kind: 'enum'; values: readonly string[] } | { kind: 'int'; min: number; max: number } | { kind: 'timestamp' } | { kind: 'cursor' } | { kind: 'eventType' };
 
 const encodable = (s: string) => {
   try {
@@ -194,7 +244,13 @@ function invalidQuery(field: QueryField): fc.Arbitrary<string[]> {
   let refused: fc.Arbitrary<string>;
   switch (field.kind) {
     case 'enum':
-      refused = fc.oneof(anyText, fc.constantFrom(...field.values).map((v) => v.toUpperCase()), fc.constantFrom(...field.values).map((v) => ` ${v}`)).filter((s) => !field.values.includes(s));
+      refused = fc
+        .oneof(
+          anyText,
+          fc.constantFrom(...field.values).map((v) => v.toUpperCase()),
+          fc.constantFrom(...field.values).map((v) => ` ${v}`),
+        )
+        .filter((s) => !field.values.includes(s));
       break;
     case 'int': {
       const { min, max } = field;
@@ -204,14 +260,20 @@ function invalidQuery(field: QueryField): fc.Arbitrary<string[]> {
       break;
     }
     case 'timestamp':
-      refused = fc.oneof(fc.constantFrom('', 'yesterday', 'now', '0', '2026-13-01', '2026-02-30', '2026-W48', '2026-333'), anyText).filter((s) => !isTimestamp(s));
+      refused = fc
+        .oneof(fc.constantFrom('', 'yesterday', 'now', '0', '2026-13-01', '2026-02-30', '2026-W48', '2026-333'), anyText)
+        .filter((s) => !isTimestamp(s));
       break;
     case 'cursor':
       // A UUID that names no alert is refused too; so is the empty cursor.
       refused = fc.oneof(fc.constantFrom('', 'yesterday', '2026-W48'), fc.uuid(), anyText).filter((s) => !isTimestamp(s));
       break;
     case 'eventType':
-      refused = fc.oneof(fc.constant(''), fc.constant('auth.login'.repeat(7)), anyText.filter((s) => /[^A-Za-z0-9_.:-]/.test(s)));
+      refused = fc.oneof(
+        fc.constant(''),
+        fc.constant('auth.login'.repeat(7)),
+        anyText.filter((s) => /[^A-Za-z0-9_.:-]/.test(s)),
+      );
       break;
   }
   return fc.oneof(
@@ -231,12 +293,26 @@ interface QueryRoute {
 function queries(route: QueryRoute): fc.Arbitrary<string> {
   const names = Object.keys(route.fields);
   const unknownKey = fc
-    .oneof(fc.constantFrom('__proto__', 'prototype', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'limit[]', 'status[0]', 'LIMIT'), fc.string({ maxLength: 10 }))
+    .oneof(
+      fc.constantFrom('__proto__', 'prototype', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'limit[]', 'status[0]', 'LIMIT'),
+      fc.string({ maxLength: 10 }),
+    )
     .filter((key) => key !== '' && encodable(key) && !names.includes(key) && !route.reserved.includes(key));
-  const extras = (minLength: number) => fc.array(fc.tuple(unknownKey.map(encodeURIComponent), oddString.filter(encodable).map((v) => [encodeURIComponent(v)])), { minLength, maxLength: 2 });
+  const extras = (minLength: number) =>
+    fc.array(
+      fc.tuple(
+        unknownKey.map(encodeURIComponent),
+        oddString.filter(encodable).map((v) => [encodeURIComponent(v)]),
+      ),
+      { minLength, maxLength: 2 },
+    );
   type Choice = { keep: true } | { drop: true } | { values: string[] };
   const choices = names.map((name) =>
-    fc.oneof(fc.constant<Choice>({ keep: true }), fc.constant<Choice>({ drop: true }), invalidQuery(route.fields[name]).map((values): Choice => ({ values }))),
+    fc.oneof(
+      fc.constant<Choice>({ keep: true }),
+      fc.constant<Choice>({ drop: true }),
+      invalidQuery(route.fields[name]).map((values): Choice => ({ values })),
+    ),
   );
   const oneField = fc.constantFrom(...names).chain((name) => invalidQuery(route.fields[name]).map((values) => [[name, values]] as Array<[string, string[]]>));
   const combination = fc
@@ -332,7 +408,10 @@ describe('write routes refuse values of the wrong kind with 4xx and change nothi
       // The right current password: a body that slipped through would change it, never count a failure.
       valid: () => ({ current_password: passwordUser.password, new_password: 'changed-password-2' }),
       fields: { current_password: string(1, 1024), new_password: string(12, 1024) },
-      unchanged: async () => expect((await call(t.baseUrl, 'POST', '/api/v1/auth/token', { body: { username: passwordUser.username, password: passwordUser.password } })).status).toBe(200),
+      unchanged: async () =>
+        expect(
+          (await call(t.baseUrl, 'POST', '/api/v1/auth/token', { body: { username: passwordUser.username, password: passwordUser.password } })).status,
+        ).toBe(200),
     },
     {
       name: 'POST /api/v1/auth/api-keys',
@@ -378,7 +457,9 @@ describe('write routes refuse values of the wrong kind with 4xx and change nothi
   it.each(ROUTES.map((route) => [route.name, route] as const))('%s', async (_name, route) => {
     const before = await snapshot();
     const examples = Object.keys(route.fields).flatMap((name) =>
-      PLAIN_WRONG_KINDS.filter((value) => !ownKind(route.fields[name], value)).map((value): [Json] => [new Obj(Object.entries({ ...route.valid(), [name]: value }))]),
+      PLAIN_WRONG_KINDS.filter((value) => !ownKind(route.fields[name], value)).map((value): [Json] => [
+        new Obj(Object.entries({ ...route.valid(), [name]: value })),
+      ]),
     );
     await fc.assert(
       fc.asyncProperty(bodies(route), async (body) => {
@@ -396,12 +477,22 @@ describe('write routes refuse values of the wrong kind with 4xx and change nothi
   const QUERY_ROUTES: QueryRoute[] = [
     {
       path: '/api/v1/alerts',
-      fields: { status: { kind: 'enum', values: ALERT_STATUSES }, severity: { kind: 'enum', values: SEVERITIES }, limit: { kind: 'int', min: 1, max: 200 }, before: { kind: 'cursor' } },
+      fields: {
+        status: { kind: 'enum', values: ALERT_STATUSES },
+        severity: { kind: 'enum', values: SEVERITIES },
+        limit: { kind: 'int', min: 1, max: 200 },
+        before: { kind: 'cursor' },
+      },
       reserved: ['q', 'assignee', 'since', 'until'],
     },
     {
       path: '/api/v1/audit/events',
-      fields: { type: { kind: 'eventType' }, outcome: { kind: 'enum', values: ['success', 'failure'] }, since: { kind: 'timestamp' }, limit: { kind: 'int', min: 1, max: 1000 } },
+      fields: {
+        type: { kind: 'eventType' },
+        outcome: { kind: 'enum', values: ['success', 'failure'] },
+        since: { kind: 'timestamp' },
+        limit: { kind: 'int', min: 1, max: 1000 },
+      },
       reserved: [],
     },
   ];
@@ -419,7 +510,10 @@ describe('write routes refuse values of the wrong kind with 4xx and change nothi
     { method: 'PATCH', path: (id: string) => `/api/v1/alerts/${id}`, body: { status: 'resolved' } },
   ];
   const wellFormed = fc.oneof(
-    fc.string({ minLength: 1 }).filter((s) => encodable(s) && s !== '.' && s !== '..').map(encodeURIComponent),
+    fc
+      .string({ minLength: 1 })
+      .filter((s) => encodable(s) && s !== '.' && s !== '..')
+      .map(encodeURIComponent),
     fc.uuid(),
     fc.uuid().map((id) => `${id}%00`),
     fc.constantFrom('%E2%80%AE', '%00', '%2F', '%F0%9F%98%80'),
@@ -429,7 +523,10 @@ describe('write routes refuse values of the wrong kind with 4xx and change nothi
 
   it('answers 404 to a path id that names no resource and 400 to one that is not UTF-8, and changes nothing', async () => {
     const before = await snapshot();
-    const ids = fc.oneof(wellFormed.map((id) => ({ id, status: 404 })), malformed.map((id) => ({ id, status: 400 })));
+    const ids = fc.oneof(
+      wellFormed.map((id) => ({ id, status: 404 })),
+      malformed.map((id) => ({ id, status: 400 })),
+    );
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...ID_ROUTES), ids, async (route, { id, status }) => {
         expectErrorBody(await send(route.method, route.path(id), admin, JSON.stringify(route.body)), [status]);

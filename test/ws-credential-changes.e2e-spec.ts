@@ -249,7 +249,15 @@ describe('live WebSockets after credential changes (role, password, disabling, d
     it.each(removals)('%s closes with 4401 a socket whose token was issued 30 s ahead by a skewed clock', async (_what, remove) => {
       const user = await freshUser('viewer', 'skewed');
       const iat = nowSeconds() + 30;
-      const ahead = forgeToken({ sub: user.username, role: 'viewer', iat, exp: iat + 600, jti: randomUUID(), uid: user.id, sid: decodePart(user.token, 1).sid });
+      const ahead = forgeToken({
+        sub: user.username,
+        role: 'viewer',
+        iat,
+        exp: iat + 600,
+        jti: randomUUID(),
+        uid: user.id,
+        sid: decodePart(user.token, 1).sid,
+      });
       const sockets = await openEveryCarrier(ALERTS_WS, ahead);
       await remove(user);
       await expectClosedWith4401(sockets);

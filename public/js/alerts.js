@@ -225,7 +225,10 @@ function renderRow(alert) {
   if (alert.description) titleCell.append(h('span', { class: 'alert-description', text: alert.description }));
   return h(
     'tr',
-    { class: ['alert-row', severityClass(alert.severity), statusClass(alert.status)], dataset: { id: alert.id, status: String(alert.status), severity: String(alert.severity) } },
+    {
+      class: ['alert-row', severityClass(alert.severity), statusClass(alert.status)],
+      dataset: { id: alert.id, status: String(alert.status), severity: String(alert.severity) },
+    },
     h('td', {}, h('span', { class: ['badge', severityClass(alert.severity)], text: alert.severity ?? '?' })),
     titleCell,
     h('td', { class: 'source', text: alert.source ?? '' }),
@@ -237,17 +240,19 @@ function renderRow(alert) {
 
 function actionButton(alert, status, label) {
   const button = h('button', { type: 'button', class: ['small', `action-${status}`], dataset: { action: status } }, label);
-  button.addEventListener('click', () =>
-    void busy(button, async () => {
-      try {
-        const updated = await patch(`/alerts/${encodeURIComponent(alert.id)}`, { status });
-        upsert(updated, false);
-        renderSummary();
-      } catch (error) {
-        if (error instanceof ApiError && error.status === 401) return;
-        session?.flash(`Could not update the alert: ${error.message}`);
-      }
-    }),
+  button.addEventListener(
+    'click',
+    () =>
+      void busy(button, async () => {
+        try {
+          const updated = await patch(`/alerts/${encodeURIComponent(alert.id)}`, { status });
+          upsert(updated, false);
+          renderSummary();
+        } catch (error) {
+          if (error instanceof ApiError && error.status === 401) return;
+          session?.flash(`Could not update the alert: ${error.message}`);
+        }
+      }),
   );
   return button;
 }

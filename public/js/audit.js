@@ -3,9 +3,20 @@ import { ApiError, get, query } from './api.js';
 import { $, clear, h, show, time } from './dom.js';
 
 const KNOWN_TYPES = [
-  'auth.login', 'auth.logout', 'auth.jwt', 'auth.api_key', 'auth.ws_handshake', 'auth.forbidden', 'auth.cross_site',
-  'api_key.created', 'api_key.revoked', 'api_key.rotated',
-  'user.created', 'user.updated', 'user.deleted', 'user.password_changed',
+  'auth.login',
+  'auth.logout',
+  'auth.jwt',
+  'auth.api_key',
+  'auth.ws_handshake',
+  'auth.forbidden',
+  'auth.cross_site',
+  'api_key.created',
+  'api_key.revoked',
+  'api_key.rotated',
+  'user.created',
+  'user.updated',
+  'user.deleted',
+  'user.password_changed',
 ];
 let session = null;
 const seenTypes = new Set(KNOWN_TYPES);
@@ -54,7 +65,9 @@ function render(events) {
   for (const event of events) {
     const failure = event.outcome === 'failure';
     body.append(
-      h('tr', { class: ['audit-row', failure ? 'failure' : 'success'], dataset: { id: String(event.id), outcome: String(event.outcome) } },
+      h(
+        'tr',
+        { class: ['audit-row', failure ? 'failure' : 'success'], dataset: { id: String(event.id), outcome: String(event.outcome) } },
         h('td', { class: 'when' }, time(event.created_at)),
         h('td', {}, h('code', { text: event.type })),
         h('td', {}, h('span', { class: ['pill', failure ? 'pill-bad' : 'pill-ok'], text: event.outcome })),

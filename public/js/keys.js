@@ -92,9 +92,12 @@ function renderPermissionChoices() {
   for (const { name, text } of KEY_PERMISSIONS.filter((p) => session.can(p.name))) {
     const id = `key-perm-${name.replace(':', '-')}`;
     box.append(
-      h('label', { class: ['check', 'check-described'], for: id },
+      h(
+        'label',
+        { class: ['check', 'check-described'], for: id },
         h('input', { type: 'checkbox', id, name: 'permissions', value: name, checked: DEFAULT_CHECKED.has(name) }),
-        h('span', {}, h('code', { text: name }), h('span', { class: 'check-text', text: ` — ${text}` }))),
+        h('span', {}, h('code', { text: name }), h('span', { class: 'check-text', text: ` — ${text}` })),
+      ),
     );
   }
 }
@@ -130,11 +133,17 @@ function readForm() {
   if (editing) for (const p of editing.permissions ?? []) if (!offered.some((input) => input.value === p)) permissions.push(p);
   if (permissions.length === 0) return { error: 'Choose at least one permission.', field: offered[0]?.id };
 
-  const lines = $('key-ips').value.split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
+  const lines = $('key-ips')
+    .value.split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter(Boolean);
   if (lines.length > MAX_RANGES) return { error: `At most ${MAX_RANGES} IP ranges (there are ${lines.length}).`, field: 'key-ips' };
   const bad = lines.findIndex((line) => !looksLikeRange(line));
   if (bad >= 0) {
-    return { error: `“${lines[bad]}” (IP ranges, line ${bad + 1}) is not an IP address or CIDR range, e.g. 203.0.113.0/24 or 2001:db8::/32.`, field: 'key-ips' };
+    return {
+      error: `“${lines[bad]}” (IP ranges, line ${bad + 1}) is not an IP address or CIDR range, e.g. 203.0.113.0/24 or 2001:db8::/32.`,
+      field: 'key-ips',
+    };
   }
 
   let rateLimit = null;
@@ -142,7 +151,8 @@ function readForm() {
     const limit = Number($('key-limit').value);
     const window = Number($('key-window').value);
     const seconds = window * Number($('key-window-unit').value);
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) return { error: `The limit must be a whole number of requests between 1 and ${MAX_LIMIT.toLocaleString()}.`, field: 'key-limit' };
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT)
+      return { error: `The limit must be a whole number of requests between 1 and ${MAX_LIMIT.toLocaleString()}.`, field: 'key-limit' };
     if (!Number.isInteger(window) || window < 1) return { error: 'The window must be a whole number, at least 1.', field: 'key-window' };
     if (seconds > MAX_WINDOW_SECONDS) return { error: 'The window can be at most 24 hours (86400 seconds).', field: 'key-window' };
     rateLimit = { limit, window_seconds: seconds };
@@ -297,10 +307,13 @@ function render(keys) {
     const actions = h('td', { class: 'actions' });
     const view = usageViewOf(key);
 
-    const usageButton = h('button', { type: 'button', class: ['small', 'ghost', 'usage-toggle'], 'aria-expanded': String(view.open), 'aria-controls': view.panelId },
+    const usageButton = h(
+      'button',
+      { type: 'button', class: ['small', 'ghost', 'usage-toggle'], 'aria-expanded': String(view.open), 'aria-controls': view.panelId },
       h('span', { text: 'Usage' }),
       h('span', { class: 'visually-hidden', text: ` of ${name}` }),
-      h('span', { class: 'chevron', 'aria-hidden': 'true', text: view.open ? '▴' : '▾' }));
+      h('span', { class: 'chevron', 'aria-hidden': 'true', text: view.open ? '▴' : '▾' }),
+    );
     usageButton.addEventListener('click', () => toggleUsage(view));
     view.toggle = usageButton;
     if (!revoked) {
@@ -323,16 +336,30 @@ function render(keys) {
         : h('span', { class: ['pill', 'pill-ok'], text: 'active' });
     const ranges = Array.isArray(key.allowed_ips) ? key.allowed_ips : [];
     body.append(
-      h('tr', { class: ['key-row', revoked && 'revoked', expired && 'expired'], dataset: { id: key.id, prefix: key.key_prefix } },
-        h('td', { class: 'key-name' },
+      h(
+        'tr',
+        { class: ['key-row', revoked && 'revoked', expired && 'expired'], dataset: { id: key.id, prefix: key.key_prefix } },
+        h(
+          'td',
+          { class: 'key-name' },
           h('span', { class: 'key-service', text: key.service_name }),
           h('code', { class: 'key-prefix', text: key.key_prefix }),
-          h('span', { class: 'sub', text: key.created_by ? `by ${key.created_by}` : '' })),
+          h('span', { class: 'sub', text: key.created_by ? `by ${key.created_by}` : '' }),
+        ),
         h('td', { class: 'perms' }, ...(key.permissions ?? []).map((p) => h('span', { class: 'tag', text: p }))),
-        h('td', { class: 'key-ips' }, ranges.length ? ranges.map((range) => h('code', { class: ['tag', 'ip-range'], text: range })) : h('span', { class: 'muted', text: 'any address' })),
+        h(
+          'td',
+          { class: 'key-ips' },
+          ranges.length ? ranges.map((range) => h('code', { class: ['tag', 'ip-range'], text: range })) : h('span', { class: 'muted', text: 'any address' }),
+        ),
         h('td', { class: 'key-limit' }, key.rate_limit ? h('span', { text: limitText(key.rate_limit) }) : h('span', { class: 'muted', text: 'no limit' })),
         h('td', { class: 'dates' }, time(key.created_at), h('span', { class: 'sub' }, 'expires ', time(key.expires_at))),
-        h('td', { class: 'dates' }, h('span', { class: 'last-used' }, key.last_used_at ? time(key.last_used_at) : h('span', { class: 'muted', text: 'never' })), usageButton),
+        h(
+          'td',
+          { class: 'dates' },
+          h('span', { class: 'last-used' }, key.last_used_at ? time(key.last_used_at) : h('span', { class: 'muted', text: 'never' })),
+          usageButton,
+        ),
         h('td', { class: 'key-state' }, state),
         actions,
       ),
@@ -393,9 +420,12 @@ function renderUsage(view) {
   if (!view.open) return;
   const { key } = view;
   const periodId = `${view.panelId}-days`;
-  const period = h('select', { id: periodId, class: 'usage-days' },
+  const period = h(
+    'select',
+    { id: periodId, class: 'usage-days' },
     h('option', { value: '1', selected: view.days === 1, text: 'Last 24 hours' }),
-    h('option', { value: '7', selected: view.days === 7, text: 'Last 7 days' }));
+    h('option', { value: '7', selected: view.days === 7, text: 'Last 7 days' }),
+  );
   period.addEventListener('change', () => {
     view.days = Number(period.value);
     void loadUsage(view);
@@ -406,12 +436,20 @@ function renderUsage(view) {
 
   const usage = view.usage;
   cell.append(
-    h('div', { class: 'usage-head' },
+    h(
+      'div',
+      { class: 'usage-head' },
       h('h3', {}, 'Usage of ', h('span', { class: 'usage-name', text: key.service_name }), ' ', h('code', { text: key.key_prefix })),
-      h('div', { class: 'usage-controls' }, h('label', { for: periodId, text: 'Period' }), period, refresh)),
-    h('dl', { class: 'facts usage-facts' },
-      h('dt', { text: 'Last used' }), h('dd', { class: 'usage-last-used' }, usage?.last_used_at ? time(usage.last_used_at) : h('span', { class: 'muted', text: usage ? 'never' : '…' })),
-      h('dt', { text: 'Last IP' }), h('dd', { class: 'usage-last-ip' }, usage?.last_ip ? h('code', { text: usage.last_ip }) : h('span', { class: 'muted', text: usage ? 'none' : '…' }))),
+      h('div', { class: 'usage-controls' }, h('label', { for: periodId, text: 'Period' }), period, refresh),
+    ),
+    h(
+      'dl',
+      { class: 'facts usage-facts' },
+      h('dt', { text: 'Last used' }),
+      h('dd', { class: 'usage-last-used' }, usage?.last_used_at ? time(usage.last_used_at) : h('span', { class: 'muted', text: usage ? 'never' : '…' })),
+      h('dt', { text: 'Last IP' }),
+      h('dd', { class: 'usage-last-ip' }, usage?.last_ip ? h('code', { text: usage.last_ip }) : h('span', { class: 'muted', text: usage ? 'none' : '…' })),
+    ),
   );
   if (view.error) cell.append(h('p', { class: ['message', 'error'], text: view.error }));
   if (usage) cell.append(usageChart(usage, usage.days).element);
@@ -428,7 +466,12 @@ function showIssued(issued, { rotated = false, grace = 0 } = {}) {
   $('key-copy-state').textContent = '';
   const note = clear($('key-issued-note'));
   if (rotated) {
-    if (grace > 0) note.append('The previous secret keeps working until ', time(new Date(Date.now() + grace * 1000).toISOString()), ` (${GRACE_WORDS[grace] ?? `${grace} s`}), then never again.`);
+    if (grace > 0)
+      note.append(
+        'The previous secret keeps working until ',
+        time(new Date(Date.now() + grace * 1000).toISOString()),
+        ` (${GRACE_WORDS[grace] ?? `${grace} s`}), then never again.`,
+      );
     else note.append('The previous secret no longer works.');
   }
   show(note, rotated);
@@ -500,7 +543,10 @@ async function rotate(key, button) {
 }
 
 async function revoke(key, button) {
-  const ok = await confirmAction(`Revoke the key ${key.key_prefix} of “${key.service_name}”? Every client using it stops working at once. This cannot be undone.`, 'Revoke key');
+  const ok = await confirmAction(
+    `Revoke the key ${key.key_prefix} of “${key.service_name}”? Every client using it stops working at once. This cannot be undone.`,
+    'Revoke key',
+  );
   if (!ok) return;
   await busy(button, async () => {
     try {

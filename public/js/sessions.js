@@ -143,7 +143,9 @@ function render() {
     });
     button.addEventListener('click', () => void endOne(item, labels[i]));
     body.append(
-      h('tr', { class: ['session-row', current && 'current'], dataset: { id: String(item.id), current: String(current) } },
+      h(
+        'tr',
+        { class: ['session-row', current && 'current'], dataset: { id: String(item.id), current: String(current) } },
         deviceCell(item, { current }),
         ipCell(item),
         methodsCell(item),
@@ -158,13 +160,14 @@ function render() {
   show($('sessions-empty'), sorted.length === 0);
   const here = sorted.length - others;
   const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
-  $('sessions-summary').textContent = sorted.length === 0
-    ? ''
-    : here === 0
-      ? `You are signed in with ${plural(others, 'session')}.`
-      : others === 0
-        ? 'You are signed in on this device only.'
-        : `You are signed in on this device and ${plural(others, 'other')}.`;
+  $('sessions-summary').textContent =
+    sorted.length === 0
+      ? ''
+      : here === 0
+        ? `You are signed in with ${plural(others, 'session')}.`
+        : others === 0
+          ? 'You are signed in on this device only.'
+          : `You are signed in on this device and ${plural(others, 'other')}.`;
   $('sessions-end-others').disabled = working || others === 0;
   $('sessions-refresh').disabled = working;
 }

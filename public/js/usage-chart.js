@@ -74,7 +74,13 @@ export function usageChart(usage, days) {
   const barWidth = Math.max(1, slot * (hours.length > 48 ? 0.8 : 0.68));
   const y = (value) => baseline - (value / top) * plotHeight;
 
-  const chart = svg('svg', { class: 'usage-chart', viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: 'img', 'aria-label': `Requests per hour. ${summary}`, focusable: 'false' });
+  const chart = svg('svg', {
+    class: 'usage-chart',
+    viewBox: `0 0 ${WIDTH} ${HEIGHT}`,
+    role: 'img',
+    'aria-label': `Requests per hour. ${summary}`,
+    focusable: 'false',
+  });
 
   // Grid lines and the count axis: 0, half (when whole) and the top.
   const ticks = top >= 2 ? [0, top / 2, top] : [0, top];
@@ -116,33 +122,48 @@ export function usageChart(usage, days) {
     const start = new Date(hour.start);
     const x = PAD.left + index * slot + (slot - barWidth) / 2;
     const group = svg('g', { class: 'chart-hour', 'data-start': hour.start });
-    group.append(svg('title', {}, `${fullHour(start)}: ${count(hour.success)} succeeded, ${count(hour.denied)} denied, ${count(hour.rate_limited)} rate-limited`));
+    group.append(
+      svg('title', {}, `${fullHour(start)}: ${count(hour.success)} succeeded, ${count(hour.denied)} denied, ${count(hour.rate_limited)} rate-limited`),
+    );
     let stacked = 0;
     for (const { field, css } of SERIES) {
       const value = count(hour[field]);
       if (value === 0) continue;
       const height = Math.max(1, y(stacked) - y(stacked + value));
-      group.append(svg('rect', { class: `bar bar-${css}`, x: x.toFixed(2), y: (y(stacked) - height).toFixed(2), width: barWidth.toFixed(2), height: height.toFixed(2), 'data-count': value }));
+      group.append(
+        svg('rect', {
+          class: `bar bar-${css}`,
+          x: x.toFixed(2),
+          y: (y(stacked) - height).toFixed(2),
+          width: barWidth.toFixed(2),
+          height: height.toFixed(2),
+          'data-count': value,
+        }),
+      );
       stacked += value;
     }
     bars.append(group);
   });
   chart.append(bars);
 
-  const legend = h('ul', { class: 'chart-legend', 'aria-hidden': 'true' },
+  const legend = h(
+    'ul',
+    { class: 'chart-legend', 'aria-hidden': 'true' },
     ...SERIES.map(({ field, css, label }) =>
-      h('li', { class: `legend-${css}` }, h('span', { class: ['swatch', `swatch-${css}`] }), `${label} `, h('strong', { text: totals[field].toLocaleString() }))),
+      h(
+        'li',
+        { class: `legend-${css}` },
+        h('span', { class: ['swatch', `swatch-${css}`] }),
+        `${label} `,
+        h('strong', { text: totals[field].toLocaleString() }),
+      ),
+    ),
   );
 
   return {
     totals,
     summary,
-    element: h('figure', { class: 'usage-figure' },
-      legend,
-      chart,
-      h('figcaption', { class: 'usage-summary', text: summary }),
-      hourTable(hours, totals, days),
-    ),
+    element: h('figure', { class: 'usage-figure' }, legend, chart, h('figcaption', { class: 'usage-summary', text: summary }), hourTable(hours, totals, days)),
   };
 }
 
@@ -154,19 +175,31 @@ function hourTable(hours, totals, days) {
     if (all === 0) continue;
     const start = new Date(hour.start);
     const end = new Date(start.getTime() + HOUR_MS);
-    body.append(h('tr', {},
-      h('th', { scope: 'row', text: `${fullHour(start)}–${hourText(end)}` }),
-      ...SERIES.map(({ field }) => h('td', { text: String(count(hour[field])) })),
-    ));
+    body.append(
+      h(
+        'tr',
+        {},
+        h('th', { scope: 'row', text: `${fullHour(start)}–${hourText(end)}` }),
+        ...SERIES.map(({ field }) => h('td', { text: String(count(hour[field])) })),
+      ),
+    );
   }
   if (!body.children.length) body.append(h('tr', {}, h('td', { colspan: '4', text: 'No requests.' })));
-  return h('table', { class: ['visually-hidden', 'usage-table'] },
+  return h(
+    'table',
+    { class: ['visually-hidden', 'usage-table'] },
     h('caption', { text: `Requests per hour in ${periodText(days)} (hours with requests only)` }),
     h('thead', {}, h('tr', {}, h('th', { scope: 'col', text: 'Hour' }), ...SERIES.map(({ label }) => h('th', { scope: 'col', text: label })))),
     body,
-    h('tfoot', {}, h('tr', { class: 'usage-totals' },
-      h('th', { scope: 'row', text: 'Total' }),
-      ...SERIES.map(({ field }) => h('td', { dataset: { field }, text: String(totals[field]) })),
-    )),
+    h(
+      'tfoot',
+      {},
+      h(
+        'tr',
+        { class: 'usage-totals' },
+        h('th', { scope: 'row', text: 'Total' }),
+        ...SERIES.map(({ field }) => h('td', { dataset: { field }, text: String(totals[field]) })),
+      ),
+    ),
   );
 }

@@ -67,15 +67,18 @@ function render(users) {
 
     const panelId = `user-sessions-${user.id}`;
     const open = expanded.has(user.id);
-    const sessionsButton = h('button', {
-      type: 'button',
-      class: ['small', 'ghost', 'sessions-toggle'],
-      'aria-expanded': String(open),
-      'aria-controls': panelId,
-    },
-    h('span', { class: 'sessions-count', text: 'Sessions' }),
-    h('span', { class: 'visually-hidden', text: ` of ${user.username}` }),
-    h('span', { class: 'chevron', 'aria-hidden': 'true', text: open ? '▴' : '▾' }));
+    const sessionsButton = h(
+      'button',
+      {
+        type: 'button',
+        class: ['small', 'ghost', 'sessions-toggle'],
+        'aria-expanded': String(open),
+        'aria-controls': panelId,
+      },
+      h('span', { class: 'sessions-count', text: 'Sessions' }),
+      h('span', { class: 'visually-hidden', text: ` of ${user.username}` }),
+      h('span', { class: 'chevron', 'aria-hidden': 'true', text: open ? '▴' : '▾' }),
+    );
     const panel = h('tr', { class: 'user-sessions', id: panelId, dataset: { for: user.username } });
     panel.hidden = !open;
     const view = { user, self, toggle: sessionsButton, panel, sessions: null, error: null };
@@ -84,7 +87,9 @@ function render(users) {
     renderSessions(view);
 
     body.append(
-      h('tr', { class: ['user-row', user.disabled && 'disabled'], dataset: { id: user.id, username: user.username } },
+      h(
+        'tr',
+        { class: ['user-row', user.disabled && 'disabled'], dataset: { id: user.id, username: user.username } },
         h('td', { text: user.username }, self ? h('span', { class: 'sub', text: 'you' }) : null),
         h('td', {}, roleSelect),
         h('td', {}, h('span', { class: ['pill', user.disabled ? 'pill-bad' : 'pill-ok'], text: user.disabled ? 'disabled' : 'active' })),
@@ -179,7 +184,9 @@ function renderSessions(view) {
   const now = Date.now();
   const rows = sessions.map((item) => {
     const current = self && Boolean(item.current);
-    return h('tr', { class: ['session-row', current && 'current'], dataset: { id: String(item.id) } },
+    return h(
+      'tr',
+      { class: ['session-row', current && 'current'], dataset: { id: String(item.id) } },
       deviceCell(item, { current }),
       ipCell(item),
       methodsCell(item),
@@ -189,9 +196,15 @@ function renderSessions(view) {
     );
   });
   box.append(
-    h('table', { class: ['grid', 'nested'] },
+    h(
+      'table',
+      { class: ['grid', 'nested'] },
       h('caption', { class: 'visually-hidden', text: `Sessions of ${user.username}, newest first` }),
-      h('thead', {}, h('tr', {}, ...['Device', 'IP address', 'Signed in with', 'Signed in', 'Last seen', 'Expires'].map((name) => h('th', { scope: 'col', text: name })))),
+      h(
+        'thead',
+        {},
+        h('tr', {}, ...['Device', 'IP address', 'Signed in with', 'Signed in', 'Last seen', 'Expires'].map((name) => h('th', { scope: 'col', text: name }))),
+      ),
       h('tbody', {}, ...rows),
     ),
   );

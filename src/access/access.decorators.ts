@@ -11,12 +11,7 @@ export const Public = () => SetMetadata(IS_PUBLIC, true);
 
 /** The permissions a route needs; an empty list means "any authenticated caller". */
 export const RequirePermissions = (...permissions: Permission[]) =>
-  applyDecorators(
-    SetMetadata(REQUIRED_PERMISSIONS, permissions),
-    ApiBearerAuth(),
-    ApiSecurity('api_key'),
-    ApiCookieAuth('access_token'),
-  );
+  applyDecorators(SetMetadata(REQUIRED_PERMISSIONS, permissions), ApiBearerAuth(), ApiSecurity('api_key'), ApiCookieAuth('access_token'));
 
 /** The caller the guard authenticated. */
 export const CurrentPrincipal = createParamDecorator((_data: unknown, context: ExecutionContext): Principal => {

@@ -50,5 +50,4 @@ export type AuthFailureReason =
 export type AuthMethod = 'jwt' | 'api_key';
 
 export type AuthResult =
-  | { ok: true; principal: Principal }
-  | { ok: false; reason: AuthFailureReason; method?: AuthMethod; source?: CredentialSource; actor?: string | null };
+  { ok: true; principal: Principal } | { ok: false; reason: AuthFailureReason; method?: AuthMethod; source?: CredentialSource; actor?: string | null };

@@ -17,7 +17,15 @@ export interface CachedApiKey {
 
 /** What the cache keeps of a key record, for a secret valid until `validUntil`. */
 export function cachedKeyOf(
-  row: { id: string; keyPrefix: string; serviceName: string; permissions: Permission[]; allowedIps: string[]; rateLimitLimit: number | null; rateLimitWindowSeconds: number | null },
+  row: {
+    id: string;
+    keyPrefix: string;
+    serviceName: string;
+    permissions: Permission[];
+    allowedIps: string[];
+    rateLimitLimit: number | null;
+    rateLimitWindowSeconds: number | null;
+  },
   validUntil: number,
 ): CachedApiKey {
   return {
@@ -27,7 +35,8 @@ export function cachedKeyOf(
     permissions: row.permissions,
     validUntil,
     allowedIps: row.allowedIps,
-    rateLimit: row.rateLimitLimit !== null && row.rateLimitWindowSeconds !== null ? { limit: row.rateLimitLimit, windowSeconds: row.rateLimitWindowSeconds } : null,
+    rateLimit:
+      row.rateLimitLimit !== null && row.rateLimitWindowSeconds !== null ? { limit: row.rateLimitLimit, windowSeconds: row.rateLimitWindowSeconds } : null,
   };
 }
 

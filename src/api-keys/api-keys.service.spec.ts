@@ -16,7 +16,13 @@ import type { KeyUsageRecorder } from './key-usage-recorder';
 const T0 = 1_900_000_000_000;
 const DAY_MS = 86_400_000;
 const CLIENT: ClientInfo = { ip: '203.0.113.7', userAgent: 'jest', requestId: 'req-1' };
-const ADMIN: Principal = { kind: 'user', sub: 'root', role: 'admin', permissions: ['users:manage', 'alerts:read', 'alerts:write', 'audit:read'], source: 'bearer' };
+const ADMIN: Principal = {
+  kind: 'user',
+  sub: 'root',
+  role: 'admin',
+  permissions: ['users:manage', 'alerts:read', 'alerts:write', 'audit:read'],
+  source: 'bearer',
+};
 
 function creatorWith(permissions: Permission[]): Principal {
   return { kind: 'user', sub: 'someone', role: 'viewer', permissions, source: 'bearer' };
@@ -503,9 +509,11 @@ describe(ApiKeysService.name, () => {
       expect(issued.expires_at).toBe(new Date(T0 + 90 * DAY_MS).toISOString());
     });
 
-    it("gives a key without a permission list the api_service permissions its creator holds", async () => {
+    it('gives a key without a permission list the api_service permissions its creator holds', async () => {
       await expect(sut.create({ service_name: 'a' }, ADMIN, CLIENT)).resolves.toMatchObject({ permissions: ['alerts:read', 'alerts:write'] });
-      await expect(sut.create({ service_name: 'b' }, creatorWith(['alerts:read', 'audit:read']), CLIENT)).resolves.toMatchObject({ permissions: ['alerts:read'] });
+      await expect(sut.create({ service_name: 'b' }, creatorWith(['alerts:read', 'audit:read']), CLIENT)).resolves.toMatchObject({
+        permissions: ['alerts:read'],
+      });
     });
 
     it('refuses users:manage with 400, naming it, and stores nothing', async () => {
@@ -517,7 +525,9 @@ describe(ApiKeysService.name, () => {
     });
 
     it('refuses with 400, not 403, users:manage even for a creator who lacks it too', async () => {
-      await expect(sut.create({ service_name: 'siem', permissions: ['users:manage'] }, creatorWith(['alerts:read']), CLIENT)).rejects.toBeInstanceOf(BadRequestException);
+      await expect(sut.create({ service_name: 'siem', permissions: ['users:manage'] }, creatorWith(['alerts:read']), CLIENT)).rejects.toBeInstanceOf(
+        BadRequestException,
+      );
     });
 
     it('grants audit:read to a key of a creator who holds it (a SIEM reading the audit trail)', async () => {
@@ -526,10 +536,12 @@ describe(ApiKeysService.name, () => {
     });
 
     it('refuses audit:read with 403 to a creator who does not hold it', async () => {
-      await expect(sut.create({ service_name: 'siem', permissions: ['audit:read'] }, creatorWith(['alerts:read']), CLIENT)).rejects.toBeInstanceOf(ForbiddenException);
+      await expect(sut.create({ service_name: 'siem', permissions: ['audit:read'] }, creatorWith(['alerts:read']), CLIENT)).rejects.toBeInstanceOf(
+        ForbiddenException,
+      );
     });
 
-    it("refuses with 403 a permission its creator does not hold, and stores nothing", async () => {
+    it('refuses with 403 a permission its creator does not hold, and stores nothing', async () => {
       const creating = sut.create({ service_name: 'siem', permissions: ['alerts:write'] }, creatorWith(['alerts:read']), CLIENT);
 
       await expect(creating).rejects.toBeInstanceOf(ForbiddenException);

@@ -19,7 +19,6 @@ const PREFIX_ATTEMPTS = 5;
 
 type LookupResult = { ok: true; key: CachedApiKey } | { ok: false; reason: 'unknown_api_key' | 'api_key_revoked' | 'api_key_expired'; keyPrefix?: string };
 
-
 @Injectable()
 export class ApiKeysService implements OnModuleInit {
   private readonly lookups = new Map<string, { generation: number; result: Promise<LookupResult> }>();

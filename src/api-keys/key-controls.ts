@@ -72,7 +72,10 @@ export class KeyControls {
     let count: number;
     let remainingMs: number;
     if (this.redis.client) {
-      const [n, ttl] = (await this.redis.client.eval(COUNT_SCRIPT, 1, `aurora:key-rate:${keyId}:${rule.limit}:${rule.windowSeconds}`, windowMs)) as [number, number];
+      const [n, ttl] = (await this.redis.client.eval(COUNT_SCRIPT, 1, `aurora:key-rate:${keyId}:${rule.limit}:${rule.windowSeconds}`, windowMs)) as [
+        number,
+        number,
+      ];
       count = Number(n);
       remainingMs = Number(ttl);
     } else {

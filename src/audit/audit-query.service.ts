@@ -12,7 +12,10 @@ export class AuditQueryService {
   constructor(@InjectRepository(AuditEvent) private readonly events: Repository<AuditEvent>) {}
 
   async list(query: ListAuditEventsQuery): Promise<AuditEventView[]> {
-    const builder = this.events.createQueryBuilder('e').orderBy('e.id', 'DESC').limit(query.limit ?? 100);
+    const builder = this.events
+      .createQueryBuilder('e')
+      .orderBy('e.id', 'DESC')
+      .limit(query.limit ?? 100);
     if (query.type) builder.andWhere('e.type = :type', { type: query.type });
     if (query.outcome) builder.andWhere('e.outcome = :outcome', { outcome: query.outcome });
     if (query.since) builder.andWhere('e.created_at >= :since', { since: new Date(query.since) });
@@ -26,11 +29,7 @@ export class AuditQueryService {
   async *export(query: ExportAuditEventsQuery): AsyncGenerator<AuditEventView> {
     let afterId = '0';
     for (;;) {
-      const builder = this.events
-        .createQueryBuilder('e')
-        .where('e.id > :afterId', { afterId })
-        .orderBy('e.id', 'ASC')
-        .limit(EXPORT_BATCH);
+      const builder = this.events.createQueryBuilder('e').where('e.id > :afterId', { afterId }).orderBy('e.id', 'ASC').limit(EXPORT_BATCH);
       if (query.since) builder.andWhere('e.created_at >= :since', { since: new Date(query.since) });
       if (query.until) builder.andWhere('e.created_at < :until', { until: new Date(query.until) });
       const batch = await builder.getMany();

@@ -89,7 +89,7 @@ describe('AuditRecorder', () => {
     expect(fromAttacker()).toHaveLength(62);
   });
 
-  it('never suppresses successes, failures without an address, or another address\'s failures', async () => {
+  it("never suppresses successes, failures without an address, or another address's failures", async () => {
     for (let i = 0; i < 100; i++) badToken();
     for (let i = 0; i < 100; i++) recorder.record({ type: 'auth.login', outcome: 'success', actor: 'alice', client: ATTACKER });
     for (let i = 0; i < 100; i++) recorder.record({ type: 'auth.jwt', outcome: 'failure', reason: 'bad_signature', client: { ...ATTACKER, ip: null } });
@@ -131,7 +131,27 @@ describe('AuditRecorder', () => {
 
 describe('sanitizeAuditText', () => {
   it('escapes control characters, line separators and every bidirectional mark, embedding, override and isolate', () => {
-    const unsafe = ['\u0000', '\n', '\u001b', '\u007f', '\u0085', '\u2028', '\u2029', '\u061c', '\u200e', '\u200f', '\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069'];
+    const unsafe = [
+      '\u0000',
+      '\n',
+      '\u001b',
+      '\u007f',
+      '\u0085',
+      '\u2028',
+      '\u2029',
+      '\u061c',
+      '\u200e',
+      '\u200f',
+      '\u202a',
+      '\u202b',
+      '\u202c',
+      '\u202d',
+      '\u202e',
+      '\u2066',
+      '\u2067',
+      '\u2068',
+      '\u2069',
+    ];
     for (const char of unsafe) {
       expect(sanitizeAuditText(`a${char}b`, 200)).toBe(`a\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}b`);
     }

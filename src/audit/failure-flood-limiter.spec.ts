@@ -34,7 +34,15 @@ describe('FailureFloodLimiter', () => {
     expect(limiter.expire()).toEqual([]);
     clock.now += 1;
     expect(limiter.expire()).toEqual([
-      { ip: '10.0.0.1', count: 1940, kinds: [[JWT, 1900], [KEY, 40]], windowMs: MINUTE },
+      {
+        ip: '10.0.0.1',
+        count: 1940,
+        kinds: [
+          [JWT, 1900],
+          [KEY, 40],
+        ],
+        windowMs: MINUTE,
+      },
     ]);
     expect(limiter.expire()).toEqual([]);
     expect(limiter.trackedAddresses).toBe(0);
@@ -100,7 +108,18 @@ describe('FailureFloodLimiter', () => {
     for (let i = 0; i < 50; i++) limiter.admit('10.0.0.1', `auth.jwt/reason-${i}`);
     send(limiter, '10.0.0.1', KEY, 1);
     clock.now += MINUTE;
-    expect(limiter.expire()).toEqual([{ ip: '10.0.0.1', count: 60, kinds: [[OTHER_KINDS, 50], [JWT, 5], [KEY, 5]], windowMs: MINUTE }]);
+    expect(limiter.expire()).toEqual([
+      {
+        ip: '10.0.0.1',
+        count: 60,
+        kinds: [
+          [OTHER_KINDS, 50],
+          [JWT, 5],
+          [KEY, 5],
+        ],
+        windowMs: MINUTE,
+      },
+    ]);
   });
 
   it('hands out every pending summary on drain, before any window has ended', () => {
@@ -118,9 +137,20 @@ describe('FailureFloodLimiter', () => {
 
 describe('describeSuppressed', () => {
   it('says how many and of which kinds, most frequent first', () => {
-    expect(describeSuppressed({ ip: '10.0.0.1', count: 1940, kinds: [[JWT, 1900], [KEY, 40]], windowMs: MINUTE }, 200)).toBe(
-      '1940 more failures from this address in one minute: auth.jwt/bad_signature ×1900, auth.api_key/unknown_api_key ×40',
-    );
+    expect(
+      describeSuppressed(
+        {
+          ip: '10.0.0.1',
+          count: 1940,
+          kinds: [
+            [JWT, 1900],
+            [KEY, 40],
+          ],
+          windowMs: MINUTE,
+        },
+        200,
+      ),
+    ).toBe('1940 more failures from this address in one minute: auth.jwt/bad_signature ×1900, auth.api_key/unknown_api_key ×40');
     expect(describeSuppressed({ ip: null, count: 3, kinds: [[KEY, 3]], windowMs: 5_000 }, 200)).toBe(
       '3 more failures from addresses beyond the tracked limit in 5 seconds: auth.api_key/unknown_api_key ×3',
     );

@@ -51,7 +51,15 @@ function aUser(fields: Partial<User> = {}): User {
 }
 
 function stateOf(user: User): UserState {
-  return { userId: user.id, username: user.username, role: user.role, disabled: user.disabled, tokensValidAfter: user.tokensValidAfter, version: user.version, deleted: false };
+  return {
+    userId: user.id,
+    username: user.username,
+    role: user.role,
+    disabled: user.disabled,
+    tokensValidAfter: user.tokensValidAfter,
+    version: user.version,
+    deleted: false,
+  };
 }
 
 /** Counts every attempt as a failure until reset, like the real counter; locked past `limit`. */
@@ -333,7 +341,7 @@ describe(AuthService.name, () => {
       expect(claims.iat).toBe(NOW_S + 1);
     });
 
-    it('issues for the registry\'s newer state when a change lands after the database read', async () => {
+    it("issues for the registry's newer state when a change lands after the database read", async () => {
       registryState.mockResolvedValue({ ...stateOf(aUser()), role: 'operator', tokensValidAfter: NOW_S + 1, version: 3 });
 
       const claims = claimsOf((await sut.signIn({ id: 'id-alice', username: 'alice' }, CLIENT, ['pwd']))!.access_token);
@@ -396,8 +404,16 @@ describe(AuthService.name, () => {
   });
 
   describe('logout', () => {
-    it('ends the caller\'s session and audits it', async () => {
-      const principal: Principal = { kind: 'user', sub: 'alice', role: 'analyst', permissions: ['alerts:read'], source: 'bearer', jti: 'jti-1', sessionId: randomUUID() };
+    it("ends the caller's session and audits it", async () => {
+      const principal: Principal = {
+        kind: 'user',
+        sub: 'alice',
+        role: 'analyst',
+        permissions: ['alerts:read'],
+        source: 'bearer',
+        jti: 'jti-1',
+        sessionId: randomUUID(),
+      };
 
       await sut.logout(principal, CLIENT);
 

@@ -48,7 +48,10 @@ describe('Authenticator: the one decision for HTTP and WebSocket', () => {
     const audit = { record: (input: AuditInput) => audits.push(input) } as unknown as AuditRecorder;
     const metricsService = { countAuthentication: (m: string, o: string, r?: string) => metrics.push([m, o, r]) } as unknown as MetricsService;
     const origins = new OriginPolicy({ allowedOrigins: [ALLOWED] } as AppConfig);
-    const keyControls = { ipAllowed: () => true, count: () => Promise.resolve({ allowed: true, limit: 1, remaining: 0, resetSeconds: 1 }) } as unknown as KeyControls;
+    const keyControls = {
+      ipAllowed: () => true,
+      count: () => Promise.resolve({ allowed: true, limit: 1, remaining: 0, resetSeconds: 1 }),
+    } as unknown as KeyControls;
     const keyUsage = { record: () => undefined } as unknown as KeyUsageRecorder;
     authenticator = new Authenticator(resolver as unknown as CredentialResolver, origins, audit, metricsService, keyControls, keyUsage);
   });

@@ -90,7 +90,10 @@ export class Authenticator {
   }
 
   /** The key's own controls: the address it is used from, then its rate limit. */
-  private async admitKey(principal: Principal, carrier: AuthCarrier): Promise<{ ok: true; headers?: Record<string, string> } | { ok: false; refusal: AuthRefusal }> {
+  private async admitKey(
+    principal: Principal,
+    carrier: AuthCarrier,
+  ): Promise<{ ok: true; headers?: Record<string, string> } | { ok: false; refusal: AuthRefusal }> {
     const keyId = principal.keyId!;
     const refuse = (outcome: KeyUseOutcome, refusal: AuthRefusal) => {
       this.keyUsage.record(keyId, outcome, carrier.client.ip);
@@ -98,7 +101,13 @@ export class Authenticator {
     };
     if (!this.keyControls.ipAllowed(principal.keyAllowedIps, carrier.client.ip)) {
       this.metrics.countAuthentication(methodLabel(carrier, 'api_key'), 'failure', 'ip_not_allowed');
-      this.audit.record({ type: carrier.channel === 'ws' ? 'auth.ws_handshake' : 'auth.api_key', outcome: 'failure', actor: principal.keyPrefix ?? null, reason: 'ip_not_allowed', client: carrier.client });
+      this.audit.record({
+        type: carrier.channel === 'ws' ? 'auth.ws_handshake' : 'auth.api_key',
+        outcome: 'failure',
+        actor: principal.keyPrefix ?? null,
+        reason: 'ip_not_allowed',
+        client: carrier.client,
+      });
       return refuse('denied', new AuthRefusal(403, 'this API key may not be used from this address', { error: 'ip_not_allowed' }));
     }
     if (!principal.keyRateLimit) return { ok: true };
@@ -108,7 +117,11 @@ export class Authenticator {
     } catch {
       return { ok: false, refusal: new AuthRefusal(503, CREDENTIAL_STORE_DOWN_MESSAGE) };
     }
-    const headers = { 'RateLimit-Limit': String(verdict.limit), 'RateLimit-Remaining': String(verdict.remaining), 'RateLimit-Reset': String(verdict.resetSeconds) };
+    const headers = {
+      'RateLimit-Limit': String(verdict.limit),
+      'RateLimit-Remaining': String(verdict.remaining),
+      'RateLimit-Reset': String(verdict.resetSeconds),
+    };
     if (verdict.allowed) return { ok: true, headers };
     this.metrics.rateLimited.inc({ rule: 'api_key' });
     return refuse(

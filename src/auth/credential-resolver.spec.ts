@@ -56,7 +56,16 @@ class FakeSessions {
   failing = false;
 
   addUser(username: string, overrides: Partial<UserState> = {}): void {
-    this.users.set(username, { userId: `id-${username}`, username, role: 'analyst', disabled: false, tokensValidAfter: 0, version: 1, deleted: false, ...overrides });
+    this.users.set(username, {
+      userId: `id-${username}`,
+      username,
+      role: 'analyst',
+      disabled: false,
+      tokensValidAfter: 0,
+      version: 1,
+      deleted: false,
+      ...overrides,
+    });
   }
 
   userState(username: string): Promise<UserState | null> {
@@ -208,10 +217,16 @@ describe('CredentialResolver', () => {
 
     it('refuses a token whose session ended as session_ended, naming its subject', async () => {
       live.ended.add('sid-t');
-      expect(await resolve({ headers: { authorization: `Bearer ${tokens.good('t')}` } })).toEqual({ ok: false, reason: 'session_ended', method: 'jwt', source: 'bearer', actor: 'alice' });
+      expect(await resolve({ headers: { authorization: `Bearer ${tokens.good('t')}` } })).toEqual({
+        ok: false,
+        reason: 'session_ended',
+        method: 'jwt',
+        source: 'bearer',
+        actor: 'alice',
+      });
     });
 
-    it("refuses a token whose session belongs to another account", async () => {
+    it('refuses a token whose session belongs to another account', async () => {
       live.owners.set('sid-t', 'id-bob');
       expect((await resolve({ headers: { authorization: `Bearer ${tokens.good('t')}` } })).ok).toBe(false);
     });

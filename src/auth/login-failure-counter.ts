@@ -62,9 +62,7 @@ export class LoginFailureCounter {
 
   /** The count includes the attempt being made, so the limit-th failure is still answered. */
   private lockStatus(count: number, remainingMs: number): LockStatus {
-    return count > this.limit
-      ? { locked: true, retryAfterSeconds: Math.max(1, Math.ceil(remainingMs / 1000)) }
-      : { locked: false, retryAfterSeconds: 0 };
+    return count > this.limit ? { locked: true, retryAfterSeconds: Math.max(1, Math.ceil(remainingMs / 1000)) } : { locked: false, retryAfterSeconds: 0 };
   }
 
   /** Takes back one reserved attempt that was never judged (the server was too busy to check it). */

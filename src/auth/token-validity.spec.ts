@@ -24,7 +24,7 @@ describe('validityFailure: is a verified token still good for its user now', () 
     expect(validityFailure({ ...token, uid: 'id-old-alice' }, alice, live)).toBe('unknown_subject');
   });
 
-  it("refuses a token whose session belongs to another account", () => {
+  it('refuses a token whose session belongs to another account', () => {
     expect(validityFailure(token, alice, { live: true, userId: 'id-bob' })).toBe('unknown_subject');
   });
 

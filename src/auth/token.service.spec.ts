@@ -16,12 +16,22 @@ function forge(payload: Record<string, unknown>, options: { alg?: string; secret
   const input = `${b64({ alg, typ: 'JWT' })}.${b64(payload)}`;
   if (options.signature !== undefined) return `${input}.${options.signature}`;
   const hmac = options.hmac ?? { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' }[alg] ?? 'sha256';
-  return `${input}.${createHmac(hmac, options.secret ?? SECRET).update(input).digest('base64url')}`;
+  return `${input}.${createHmac(hmac, options.secret ?? SECRET)
+    .update(input)
+    .digest('base64url')}`;
 }
 
 const now = () => Math.floor(Date.now() / 1000);
 const SID = '7f1c2a9e-5b3d-4c8e-9a6f-0d2e4b6a8c1e';
-const claims = (overrides: Record<string, unknown> = {}) => ({ sub: 'alice', role: 'analyst', iat: now(), exp: now() + 600, jti: randomUUID(), sid: SID, ...overrides });
+const claims = (overrides: Record<string, unknown> = {}) => ({
+  sub: 'alice',
+  role: 'analyst',
+  iat: now(),
+  exp: now() + 600,
+  jti: randomUUID(),
+  sid: SID,
+  ...overrides,
+});
 
 function service(previous?: string): TokenService {
   return new TokenService({ jwtSecret: SECRET, jwtSecretPrevious: previous, jwtExpirySeconds: LIFETIME } as AppConfig);

@@ -21,13 +21,7 @@ export interface TokenClaims {
 }
 
 export type TokenFailure =
-  | 'malformed_token'
-  | 'bad_signature'
-  | 'algorithm_not_allowed'
-  | 'token_expired'
-  | 'token_not_yet_valid'
-  | 'token_lifetime_too_long'
-  | 'missing_claims';
+  'malformed_token' | 'bad_signature' | 'algorithm_not_allowed' | 'token_expired' | 'token_not_yet_valid' | 'token_lifetime_too_long' | 'missing_claims';
 export type TokenVerification = { ok: true; claims: TokenClaims } | { ok: false; reason: TokenFailure };
 
 const ALGORITHM = 'HS256';

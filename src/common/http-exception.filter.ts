@@ -11,7 +11,8 @@ export interface ErrorBody {
   request_id?: string;
 }
 
-const DATABASE_DOWN = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|timeout exceeded when trying to connect|Query read timeout|connect ETIMEDOUT|Client has encountered a connection error|the database system is (starting up|shutting down)|terminating connection/i;
+const DATABASE_DOWN =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|timeout exceeded when trying to connect|Query read timeout|connect ETIMEDOUT|Client has encountered a connection error|the database system is (starting up|shutting down)|terminating connection/i;
 
 export function statusText(status: number): string {
   const name = HttpStatus[status];

@@ -53,12 +53,7 @@ export function loggerParams(config: AppConfig): Params {
       genReqId: requestIdFor,
       customProps: () => ({}),
       redact: {
-        paths: [
-          'req.headers.authorization',
-          'req.headers.cookie',
-          'req.headers["x-api-key"]',
-          'req.body.password',
-        ],
+        paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]', 'req.body.password'],
         censor: '[REDACTED]',
       },
       serializers: {

@@ -9,9 +9,7 @@ export class RedisConnection implements OnApplicationShutdown {
   readonly client: Redis | null;
 
   constructor(config: AppConfig) {
-    this.client = config.redisUrl
-      ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true, connectTimeout: 3000 })
-      : null;
+    this.client = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true, connectTimeout: 3000 }) : null;
     this.client?.on('error', (error) => this.logger.warn(`redis: ${error.message}`));
   }
 

@@ -1,12 +1,19 @@
 import type { ValidationError } from '@nestjs/common';
 import { MAX_PROBLEM_LENGTH, MAX_VALIDATION_PROBLEMS, validationException } from './validation-exception';
 
-const problem = (property: string, constraints: Record<string, string>, children: ValidationError[] = []): ValidationError => ({ property, constraints, children });
+const problem = (property: string, constraints: Record<string, string>, children: ValidationError[] = []): ValidationError => ({
+  property,
+  constraints,
+  children,
+});
 const messagesOf = (errors: ValidationError[]) => (validationException(errors).getResponse() as { message: string[] }).message;
 
 describe('validation errors', () => {
   it('lists every problem when there are at most 10, nested ones under their parent path as Nest does', () => {
-    const errors = [problem('role', { isIn: 'role must be one of viewer, admin' }), problem('address', {}, [problem('city', { isString: 'city must be a string' })])];
+    const errors = [
+      problem('role', { isIn: 'role must be one of viewer, admin' }),
+      problem('address', {}, [problem('city', { isString: 'city must be a string' })]),
+    ];
     expect(validationException(errors).getStatus()).toBe(400);
     expect(messagesOf(errors)).toEqual(['role must be one of viewer, admin', 'address.city must be a string']);
   });

@@ -99,7 +99,13 @@ const REQUEST_CLASSES: Array<new () => object> = [
 ];
 
 describe.each(REQUEST_CLASSES.map((metatype) => [metatype.name, metatype] as const))('%s', (_name, metatype) => {
-  const fields = [...new Set(getMetadataStorage().getTargetValidationMetadatas(metatype, '', false, false).map((m) => m.propertyName))];
+  const fields = [
+    ...new Set(
+      getMetadataStorage()
+        .getTargetValidationMetadatas(metatype, '', false, false)
+        .map((m) => m.propertyName),
+    ),
+  ];
 
   it('declares fields', () => expect(fields.length).toBeGreaterThan(0));
 

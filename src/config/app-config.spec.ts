@@ -228,7 +228,15 @@ describe('loadConfig', () => {
 
     expect(message.startsWith('Invalid configuration: ')).toBe(true);
     expect(message).not.toContain('\n');
-    for (const name of ['PORT', 'LOG_LEVEL', 'REDIS_URL', 'DATABASE_URL', 'AURORA_ADMIN_USERNAME and AURORA_ADMIN_PASSWORD', 'ALLOWED_ORIGINS', 'JWT_SECRET_KEY']) {
+    for (const name of [
+      'PORT',
+      'LOG_LEVEL',
+      'REDIS_URL',
+      'DATABASE_URL',
+      'AURORA_ADMIN_USERNAME and AURORA_ADMIN_PASSWORD',
+      'ALLOWED_ORIGINS',
+      'JWT_SECRET_KEY',
+    ]) {
       expect(message).toContain(name);
     }
     expect(message.split('; ')).toHaveLength(7);
@@ -269,7 +277,14 @@ describe('loadConfig', () => {
         JWT_EXPIRY_HOURS: '168',
       });
 
-      expect(config).toMatchObject({ port: 65535, apiKeyCacheTtlSeconds: 86400, apiKeyCacheMaxEntries: 1, loginMaxPerIp: 1, sessionIdleSeconds: 0, jwtExpirySeconds: 168 * 3600 });
+      expect(config).toMatchObject({
+        port: 65535,
+        apiKeyCacheTtlSeconds: 86400,
+        apiKeyCacheMaxEntries: 1,
+        loginMaxPerIp: 1,
+        sessionIdleSeconds: 0,
+        jwtExpirySeconds: 168 * 3600,
+      });
     });
 
     it('turns the metrics listener off with METRICS_PORT=0', () => {
@@ -342,7 +357,9 @@ describe('loadConfig', () => {
 
     it('accepts postgres:// and postgresql:// database URLs only', () => {
       expect(loadConfig({ JWT_SECRET_KEY: SECRET, DATABASE_URL: 'postgres://db/aurora' }).config.databaseUrl).toBe('postgres://db/aurora');
-      expect(refusal({ JWT_SECRET_KEY: SECRET, DATABASE_URL: 'db/aurora' })).toBe('Invalid configuration: DATABASE_URL must start with postgres:// or postgresql://');
+      expect(refusal({ JWT_SECRET_KEY: SECRET, DATABASE_URL: 'db/aurora' })).toBe(
+        'Invalid configuration: DATABASE_URL must start with postgres:// or postgresql://',
+      );
     });
 
     it('accepts redis:// and rediss:// URLs only', () => {

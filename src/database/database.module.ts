@@ -68,8 +68,7 @@ class EventBusLifecycle implements OnApplicationBootstrap, OnApplicationShutdown
     {
       provide: EventBus,
       inject: [AppConfig],
-      useFactory: (config: AppConfig) =>
-        config.databaseUrl ? new PostgresEventBus(config.databaseUrl) : new InProcessEventBus(),
+      useFactory: (config: AppConfig) => (config.databaseUrl ? new PostgresEventBus(config.databaseUrl) : new InProcessEventBus()),
     },
     EventBusLifecycle,
     EventBusMetrics,

@@ -31,9 +31,7 @@ export class DataDirLock {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         const holder = Number(fs.readFileSync(file, 'utf8').trim());
         if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && processIsAlive(holder)) {
-          throw new DataDirLockedError(
-            `DATA_DIR ${dataDir} is in use by another AuroraSOC process (pid ${holder}); stop it or choose another DATA_DIR`,
-          );
+          throw new DataDirLockedError(`DATA_DIR ${dataDir} is in use by another AuroraSOC process (pid ${holder}); stop it or choose another DATA_DIR`);
         }
         fs.rmSync(file, { force: true });
       }

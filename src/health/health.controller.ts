@@ -24,9 +24,6 @@ export class HealthController {
   @Get('readyz')
   @HealthCheck()
   ready(): Promise<HealthCheckResult> {
-    return this.health.check([
-      () => this.shutdown.check(),
-      () => this.database.pingCheck('database', { timeout: 1500 }),
-    ]);
+    return this.health.check([() => this.shutdown.check(), () => this.database.pingCheck('database', { timeout: 1500 })]);
   }
 }

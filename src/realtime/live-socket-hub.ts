@@ -25,9 +25,7 @@ interface LiveSocket {
  * 4401 when their credential expires or is revoked on any instance, heartbeats that drop dead
  * peers, and 1001 on shutdown. Subclasses decide what to broadcast.
  */
-export abstract class LiveSocketHub
-  implements OnGatewayConnection, OnGatewayDisconnect, OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown
-{
+export abstract class LiveSocketHub implements OnGatewayConnection, OnGatewayDisconnect, OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
   protected readonly logger = new Logger(this.constructor.name);
   private readonly sockets = new Map<WebSocket, LiveSocket>();
   /** Sockets sent a 1001 whose closing handshake has not ended yet. */

@@ -62,7 +62,10 @@ export class LiveSessions implements OnModuleInit, OnApplicationShutdown {
       ),
     ];
     await this.reload();
-    this.timer = setInterval(() => void this.flush().catch((error: Error) => this.logger.warn(`could not write last-seen times: ${error.message}`)), LAST_SEEN_FLUSH_MS);
+    this.timer = setInterval(
+      () => void this.flush().catch((error: Error) => this.logger.warn(`could not write last-seen times: ${error.message}`)),
+      LAST_SEEN_FLUSH_MS,
+    );
     this.timer.unref();
   }
 

@@ -108,7 +108,13 @@ export class SessionsService implements OnModuleInit {
     await this.bus.publish({ type: 'session.ended', sessions });
     for (const session of ended) {
       const whose = ownerName ?? session.userId;
-      this.audit.record({ type: 'session.ended', outcome: 'success', actor: ender.sub, reason: `session ${session.id} of ${whose}: ${reason}`, client: ender.client });
+      this.audit.record({
+        type: 'session.ended',
+        outcome: 'success',
+        actor: ender.sub,
+        reason: `session ${session.id} of ${whose}: ${reason}`,
+        client: ender.client,
+      });
     }
     return ended;
   }

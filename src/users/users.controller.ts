@@ -27,12 +27,7 @@ export class UsersController {
 
   @Patch(':id')
   @RequirePermissions('users:manage')
-  update(
-    @Param('id', UuidParamPipe) id: string,
-    @Body() dto: UpdateUserDto,
-    @CurrentPrincipal() principal: Principal,
-    @Req() req: Request,
-  ): Promise<UserView> {
+  update(@Param('id', UuidParamPipe) id: string, @Body() dto: UpdateUserDto, @CurrentPrincipal() principal: Principal, @Req() req: Request): Promise<UserView> {
     return this.users.update(id, dto, { sub: principal.sub, client: clientInfo(req) });
   }
 

@@ -117,9 +117,7 @@ export class UsersRepository {
   }
 
   insert(fields: { username: string; passwordHash: string; role: Role }): Promise<User> {
-    return this.users.save(
-      this.users.create({ ...fields, usernameKey: usernameKey(fields.username), disabled: false, tokensValidAfter: 0, version: 1 }),
-    );
+    return this.users.save(this.users.create({ ...fields, usernameKey: usernameKey(fields.username), disabled: false, tokensValidAfter: 0, version: 1 }));
   }
 
   /**

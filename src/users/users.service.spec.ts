@@ -45,10 +45,12 @@ class FakeWrites {
     return Promise.resolve([...this.rows.values()].filter((row) => row.id !== exceptId && !row.disabled && roles.includes(row.role)).length);
   });
 
-  update = jest.fn((id: string, changes: UserChanges, tokensValidAfter: number, onlyIf: { passwordHash?: string; enabled?: boolean } = {}): Promise<User | null> => {
-    this.calls.push('update');
-    return Promise.resolve(this.updated(id, changes, tokensValidAfter, onlyIf));
-  });
+  update = jest.fn(
+    (id: string, changes: UserChanges, tokensValidAfter: number, onlyIf: { passwordHash?: string; enabled?: boolean } = {}): Promise<User | null> => {
+      this.calls.push('update');
+      return Promise.resolve(this.updated(id, changes, tokensValidAfter, onlyIf));
+    },
+  );
 
   delete = jest.fn((id: string): Promise<User | null> => {
     this.calls.push('delete');
@@ -97,7 +99,11 @@ class FakeUsersRepository {
 }
 
 function uniqueViolation(): QueryFailedError {
-  return new QueryFailedError('INSERT INTO "users" …', [], Object.assign(new Error('duplicate key value'), { code: '23505', constraint: 'users_username_key_key' }));
+  return new QueryFailedError(
+    'INSERT INTO "users" …',
+    [],
+    Object.assign(new Error('duplicate key value'), { code: '23505', constraint: 'users_username_key_key' }),
+  );
 }
 
 describe(UsersService.name, () => {
@@ -177,7 +183,14 @@ describe(UsersService.name, () => {
 
       expect(hasher.hash).toHaveBeenCalledWith('correct horse battery');
       expect(users.insert).toHaveBeenCalledWith({ username: 'carol', passwordHash: 'argon2-of-correct horse battery', role: 'analyst' });
-      expect(view).toEqual({ id: 'id-carol', username: 'carol', role: 'analyst', disabled: false, created_at: CREATED.toISOString(), updated_at: CREATED.toISOString() });
+      expect(view).toEqual({
+        id: 'id-carol',
+        username: 'carol',
+        role: 'analyst',
+        disabled: false,
+        created_at: CREATED.toISOString(),
+        updated_at: CREATED.toISOString(),
+      });
     });
 
     it('refuses a username that already exists with 409, and writes nothing', async () => {
@@ -302,14 +315,27 @@ describe(UsersService.name, () => {
     it('writes every changed column at once', async () => {
       await sut.update('ann', { role: 'viewer', disabled: true, password: 'a brand new passphrase' }, ACTOR);
 
-      expect(users.writes.update).toHaveBeenCalledWith('ann', { role: 'viewer', disabled: true, passwordHash: 'argon2-of-a brand new passphrase' }, expect.any(Number));
+      expect(users.writes.update).toHaveBeenCalledWith(
+        'ann',
+        { role: 'viewer', disabled: true, passwordHash: 'argon2-of-a brand new passphrase' },
+        expect.any(Number),
+      );
     });
 
     it('announces user.changed with the written row and its new version', async () => {
       await sut.update('ann', { role: 'viewer' }, ACTOR);
 
       expect(published).toEqual([
-        { type: 'user.changed', userId: 'ann', username: 'ann', role: 'viewer', disabled: false, tokensValidAfter: users.rows.get('ann')!.tokensValidAfter, version: 4, deleted: false },
+        {
+          type: 'user.changed',
+          userId: 'ann',
+          username: 'ann',
+          role: 'viewer',
+          disabled: false,
+          tokensValidAfter: users.rows.get('ann')!.tokensValidAfter,
+          version: 4,
+          deleted: false,
+        },
       ]);
     });
 
@@ -321,11 +347,13 @@ describe(UsersService.name, () => {
       expect(JSON.stringify(published)).not.toMatch(/passphrase|argon2-of|stored-hash/);
     });
 
-    it('tells the lifecycle which changes end the user\'s sign-ins, before answering', async () => {
+    it("tells the lifecycle which changes end the user's sign-ins, before answering", async () => {
       await sut.update('ann', { role: 'viewer', disabled: true, password: 'a brand new passphrase' }, ACTOR);
 
       // Jest's asymmetric matchers are typed any; `as unknown` keeps that out of the typed literal.
-      expect(accessChanges).toEqual([{ user: expect.objectContaining({ id: 'ann', username: 'ann' }) as unknown, changes: ['role', 'disabled', 'password'], actor: 'root', client: CLIENT }]);
+      expect(accessChanges).toEqual([
+        { user: expect.objectContaining({ id: 'ann', username: 'ann' }) as unknown, changes: ['role', 'disabled', 'password'], actor: 'root', client: CLIENT },
+      ]);
     });
 
     it('does not count enabling a user as a change that ends sign-ins', async () => {
@@ -460,7 +488,16 @@ describe(UsersService.name, () => {
 
       expect(users.rows.has('ann')).toBe(false);
       expect(published).toEqual([
-        { type: 'user.changed', userId: 'ann', username: 'ann', role: 'analyst', disabled: false, tokensValidAfter: expect.any(Number) as unknown, version: 8, deleted: true },
+        {
+          type: 'user.changed',
+          userId: 'ann',
+          username: 'ann',
+          role: 'analyst',
+          disabled: false,
+          tokensValidAfter: expect.any(Number) as unknown,
+          version: 8,
+          deleted: true,
+        },
       ]);
       const { tokensValidAfter } = published[0] as Extract<BusEvent, { type: 'user.changed' }>;
       expect(tokensValidAfter).toBeGreaterThanOrEqual(before);
@@ -476,7 +513,9 @@ describe(UsersService.name, () => {
     it('tells the lifecycle the user was deleted', async () => {
       await sut.remove('ann', ACTOR);
 
-      expect(accessChanges).toEqual([{ user: expect.objectContaining({ id: 'ann', username: 'ann' }) as unknown, changes: ['deleted'], actor: 'root', client: CLIENT }]);
+      expect(accessChanges).toEqual([
+        { user: expect.objectContaining({ id: 'ann', username: 'ann' }) as unknown, changes: ['deleted'], actor: 'root', client: CLIENT },
+      ]);
     });
 
     it('refuses to delete the last enabled admin with 409, and deletes nothing', async () => {

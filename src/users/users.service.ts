@@ -86,7 +86,13 @@ export class UsersService {
     });
     if (changed.length > 0) {
       await this.announce(user);
-      this.audit.record({ type: 'user.updated', outcome: 'success', actor: actor.sub, reason: `${user.username}: ${changed.join(', ')}`, client: actor.client });
+      this.audit.record({
+        type: 'user.updated',
+        outcome: 'success',
+        actor: actor.sub,
+        reason: `${user.username}: ${changed.join(', ')}`,
+        client: actor.client,
+      });
       // Enabling a user takes no access away; every other change ends their sign-ins.
       const ending = changed.filter((name) => name !== 'disabled' || user.disabled) as AccessChange[];
       if (ending.length > 0) await this.lifecycle.accessChanged({ user, changes: ending, actor: actor.sub, client: actor.client });

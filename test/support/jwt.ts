@@ -8,15 +8,14 @@ const HMAC: Record<string, string> = { HS256: 'sha256', HS384: 'sha384', HS512: 
 
 export const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-export function forgeToken(
-  payload: Record<string, unknown>,
-  options: { alg?: string; secret?: string; hmac?: string; signature?: string } = {},
-): string {
+export function forgeToken(payload: Record<string, unknown>, options: { alg?: string; secret?: string; hmac?: string; signature?: string } = {}): string {
   const alg = options.alg ?? 'HS256';
   const input = `${b64({ alg, typ: 'JWT' })}.${b64(payload)}`;
   if (options.signature !== undefined) return `${input}.${options.signature}`;
   const hmac = options.hmac ?? HMAC[alg] ?? 'sha256';
-  return `${input}.${createHmac(hmac, options.secret ?? TEST_SECRET).update(input).digest('base64url')}`;
+  return `${input}.${createHmac(hmac, options.secret ?? TEST_SECRET)
+    .update(input)
+    .digest('base64url')}`;
 }
 
 /** Claims the server would accept for this user, one minute old, valid for ten. */

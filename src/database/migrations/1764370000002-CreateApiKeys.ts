@@ -21,9 +21,7 @@ export class CreateApiKeys1764370000002 implements MigrationInterface {
       )`);
     await queryRunner.query(`CREATE UNIQUE INDEX "api_keys_key_prefix_key" ON "api_keys" ("key_prefix")`);
     await queryRunner.query(`CREATE UNIQUE INDEX "api_keys_key_hash_key" ON "api_keys" ("key_hash")`);
-    await queryRunner.query(
-      `CREATE UNIQUE INDEX "api_keys_previous_key_hash_key" ON "api_keys" ("previous_key_hash") WHERE "previous_key_hash" IS NOT NULL`,
-    );
+    await queryRunner.query(`CREATE UNIQUE INDEX "api_keys_previous_key_hash_key" ON "api_keys" ("previous_key_hash") WHERE "previous_key_hash" IS NOT NULL`);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

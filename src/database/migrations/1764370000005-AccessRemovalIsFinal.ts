@@ -38,9 +38,7 @@ export class AccessRemovalIsFinal1764370000005 implements MigrationInterface {
 
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`ALTER TABLE "api_keys" ADD "previous_key_hash" char(64), ADD "previous_key_valid_until" timestamptz`);
-    await queryRunner.query(
-      `CREATE UNIQUE INDEX "api_keys_previous_key_hash_key" ON "api_keys" ("previous_key_hash") WHERE "previous_key_hash" IS NOT NULL`,
-    );
+    await queryRunner.query(`CREATE UNIQUE INDEX "api_keys_previous_key_hash_key" ON "api_keys" ("previous_key_hash") WHERE "previous_key_hash" IS NOT NULL`);
     await queryRunner.query(`DROP TABLE "api_key_grace_secrets"`);
     await queryRunner.query(`DROP INDEX "users_username_key_key"`);
     await queryRunner.query(`CREATE UNIQUE INDEX "users_username_lower_key" ON "users" (lower("username"))`);
