@@ -63,7 +63,8 @@ async function main() {
       );
     const handler = AuthController.prototype.me;
     const viaGuard = async (req) => {
-      const context = new ExecutionContextHost([req, {}, () => undefined], AuthController, handler);
+      // The guard marks an authenticated answer Cache-Control: no-store on the response.
+      const context = new ExecutionContextHost([req, { setHeader: () => undefined }, () => undefined], AuthController, handler);
       context.setType('http');
       if (!(await guard.canActivate(context))) throw new Error('refused');
     };

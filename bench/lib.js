@@ -1,5 +1,6 @@
-// Helpers shared by bench/run.js and bench/profile.js: start the built server on a fresh embedded
-// database, wait for it, call it, and put load on it with autocannon.
+// Helpers shared by the bench scripts: start the built server on a fresh database (embedded, or a
+// PostgreSQL database of its own), wait for it, call it, put load on it with autocannon, and count
+// its SQL statements, GC pauses and event-loop delay (bench/server-probe.js) and its database's transactions.
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -24,23 +25,103 @@ const SERVER_ENV = {
   LOGIN_MAX_FAILURES_PER_USER: '1000000',
 };
 
-function startServer(port, env = {}, nodeArgs = []) {
+/**
+ * Starts the built server on a fresh database: embedded in a temp DATA_DIR, unless env carries a
+ * DATABASE_URL. With `probe`, bench/server-probe.js is loaded into it: `probe.reset()` starts a
+ * window, `probe.read()` returns the SQL statements, GC pauses and event-loop delay since, and
+ * `probe.heapStart(interval)` / `probe.heapStop(file)` sample its allocations. With `stdout`, the
+ * server's stdout is piped to that function line by line (e.g. for --trace-gc).
+ */
+function startServer(port, env = {}, nodeArgs = [], { probe = false, stdout } = {}) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-bench-'));
-  const child = spawn(process.execPath, [...nodeArgs, path.join(DIST, 'src/main.js')], {
+  const args = probe ? ['--require', path.join(__dirname, 'server-probe.js'), ...nodeArgs] : nodeArgs;
+  const stdio = ['ignore', stdout ? 'pipe' : 'ignore', 'inherit'];
+  if (probe) stdio.push('ipc');
+  const child = spawn(process.execPath, [...args, path.join(DIST, 'src/main.js')], {
     cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio,
     env: { PATH: process.env.PATH, ...SERVER_ENV, PORT: String(port), DATA_DIR: dataDir, ...env },
   });
+  if (stdout) {
+    let rest = '';
+    child.stdout.on('data', (chunk) => {
+      const lines = (rest + chunk).split('\n');
+      rest = lines.pop();
+      for (const line of lines) stdout(line);
+    });
+  }
   const exited = new Promise((resolve) => child.once('exit', resolve));
+  const ask = (message, field) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the server's probe did not answer ${JSON.stringify(message)}`)), 30000);
+      const onMessage = (reply) => {
+        if (reply && (field in reply || 'error' in reply)) {
+          clearTimeout(timer);
+          child.off('message', onMessage);
+          if ('error' in reply) reject(new Error(reply.error));
+          else resolve(reply);
+        }
+      };
+      child.on('message', onMessage);
+      child.send(message);
+    });
   return {
     child,
     dataDir,
     url: `http://127.0.0.1:${port}`,
     wsUrl: `ws://127.0.0.1:${port}`,
+    probe: probe
+      ? {
+          reset: () => ask('reset', 'reset'),
+          /** { seconds, queries, statements: { sql: count }, gc, eventLoopDelayMs } since the last reset. */
+          read: () => ask('read', 'read'),
+          heapStart: (samplingInterval = 4096) => ask({ heapStart: samplingInterval }, 'heapStarted'),
+          heapStop: (file) => ask({ heapStop: file }, 'heapStopped'),
+        }
+      : null,
     async stop() {
       child.kill('SIGTERM');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 15000))]);
       fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The PostgreSQL server to use for the scenarios that need one (BENCH_DATABASE_URL, else DATABASE_URL), or undefined. */
+function postgresServerUrl() {
+  return process.env.BENCH_DATABASE_URL || process.env.DATABASE_URL || undefined;
+}
+
+/** A fresh database on that server, as test/support/test-database.ts makes one; drop() removes it. */
+async function createDatabase(serverUrl) {
+  const { Client } = require('pg');
+  const name = `aurora_bench_${Date.now().toString(36)}_${Math.random().toString(16).slice(2, 10)}`;
+  const admin = new Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    url: url.toString(),
+    /** Committed and rolled-back transactions of this database, as pg_stat_database has them now. */
+    async transactions() {
+      const client = new Client({ connectionString: serverUrl });
+      await client.connect();
+      try {
+        await client.query('SELECT pg_stat_clear_snapshot()');
+        const { rows } = await client.query('SELECT xact_commit::int AS commit, xact_rollback::int AS rollback FROM pg_stat_database WHERE datname = $1', [name]);
+        return rows[0];
+      } finally {
+        await client.end();
+      }
+    },
+    async drop() {
+      const client = new Client({ connectionString: serverUrl });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await client.end();
     },
   };
 }
@@ -66,6 +147,15 @@ async function credentials(url) {
   const token = (await post(url, '/api/v1/auth/token', ADMIN)).access_token;
   const key = (await post(url, '/api/v1/auth/api-keys', { service_name: 'bench' }, { authorization: `Bearer ${token}` })).api_key;
   return { token, key };
+}
+
+/** `count` users of the given role (password ADMIN.password), made by the admin: `[{ username, password }]`. */
+async function createUsers(url, token, count, prefix = 'bench-user', role = 'viewer') {
+  const users = Array.from({ length: count }, (_, i) => ({ username: `${prefix}-${i}@aurora.local`, password: ADMIN.password }));
+  for (let i = 0; i < users.length; i += 4) {
+    await Promise.all(users.slice(i, i + 4).map((user) => post(url, '/api/v1/users', { ...user, role }, { authorization: `Bearer ${token}` })));
+  }
+  return users;
 }
 
 /** CPU seconds (user + system, all threads) a process has used so far, from /proc; null elsewhere. */
@@ -134,4 +224,4 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-module.exports = { ROOT, DIST, ADMIN, ALERTS_SOCKET, handshakes, startServer, waitReady, post, credentials, load, cpuSeconds, median, percentile };
+module.exports = { ROOT, DIST, ADMIN, ALERTS_SOCKET, handshakes, startServer, postgresServerUrl, createDatabase, createUsers, waitReady, post, credentials, load, cpuSeconds, median, percentile };

@@ -1,15 +1,24 @@
 #!/usr/bin/env node
-// node bench/profile.js [healthz|jwt|cookie|key|ws ...]: runs the built server under `node --cpu-prof`,
-// loads one route per server for BENCH_SECONDS, and prints where the CPU went: self time by
-// function and by package. The .cpuprofile files stay in bench/profiles/ (open them in Chrome
-// DevTools or speedscope).
+// node bench/profile.js [--cpu|--gc|--heap] [healthz|jwt|cookie|key|ws ...]: loads one route per
+// server (32 connections, BENCH_SECONDS) and prints, for the load window only:
+//   --cpu  (default) the server under `node --cpu-prof`: self time by function and by package
+//          (.cpuprofile files in bench/profiles/, for Chrome DevTools or speedscope);
+//   --gc   the server under `--trace-gc-nvp` with bench/server-probe.js, no profiler: latency
+//          (p50/p99/max), bytes allocated per request, GC pauses by kind (count per 1,000 requests,
+//          total, p99, max) and the event loop's delay — what makes the p99 of one route differ from
+//          another's;
+//   --heap V8's sampling heap profiler over the window, counting objects already collected (what
+//          `--heap-prof` leaves out): which functions and packages allocate, in bytes per request
+//          (.heapprofile files in bench/profiles/).
+// PROFILE_ROUNDS (1) repeats each route, interleaved, and --gc gives the median of the rounds.
 const fs = require('node:fs');
 const path = require('node:path');
-const { startServer, waitReady, credentials, load, handshakes, cpuSeconds } = require('./lib');
+const { startServer, waitReady, credentials, load, handshakes, cpuSeconds, median } = require('./lib');
 
 const DURATION = Number(process.env.BENCH_SECONDS || 8);
 const OUT = path.join(__dirname, 'profiles');
 const TOP = Number(process.env.PROFILE_TOP || 25);
+const ROUNDS = Number(process.env.PROFILE_ROUNDS || 1);
 
 /**
  * Self time per node of a .cpuprofile, in µs, counting only samples inside the window (µs of the
@@ -94,10 +103,134 @@ async function profileRoute(name, port) {
   report(name, JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')), window);
 }
 
+const HEADERS = (token, key) => ({ jwt: { authorization: `Bearer ${token}` }, cookie: { cookie: `access_token=${token}` }, key: { 'x-api-key': key }, healthz: {} });
+const urlOf = (server, name) => (name === 'healthz' ? `${server.url}/healthz` : `${server.url}/api/v1/auth/me`);
+
+/**
+ * One server under --trace-gc-nvp with the probe, every route in turn on it (healthz first, as in
+ * npm run bench): latency, allocation and GC per route, in the same process and heap.
+ */
+async function gcRound(routes, port) {
+  const events = [];
+  let recording = false;
+  const server = startServer(port, {}, ['--trace-gc-nvp'], {
+    probe: true,
+    stdout: (line) => {
+      if (!recording) return;
+      const fields = Object.fromEntries([...line.matchAll(/(\w[\w.]*)=([\w.]+)/g)].map((m) => [m[1], m[2]]));
+      if (fields.gc) events.push({ kind: fields.gc, pause: Number(fields.pause), allocated: Number(fields.allocated ?? 0), promoted: Number(fields.promoted ?? 0) });
+    },
+  });
+  const rows = {};
+  try {
+    await waitReady(server.url);
+    const { token, key } = await credentials(server.url);
+    const headers = HEADERS(token, key);
+    for (const name of routes) await load({ url: urlOf(server, name), headers: headers[name] }, 2);
+    for (const name of routes) {
+      events.length = 0;
+      await server.probe.reset();
+      recording = true;
+      const result = await load({ url: urlOf(server, name), headers: headers[name] }, DURATION, server);
+      const probe = await server.probe.read();
+      recording = false;
+      const requests = result.requests.total;
+      const scavenges = events.filter((e) => e.kind === 's');
+      const majors = events.filter((e) => e.kind !== 's');
+      const allocated = events.reduce((n, e) => n + e.allocated, 0);
+      rows[name] = {
+        'req/s': Math.round(result.requests.average),
+        'p50 ms': result.latency.p50,
+        'p99 ms': result.latency.p99,
+        'max ms': result.latency.max,
+        'CPU µs/req': Math.round(result.cpuUsPerRequest),
+        'KB alloc/req': Number((allocated / requests / 1024).toFixed(1)),
+        'scavenges/1k req': Number(((1000 * scavenges.length) / requests).toFixed(2)),
+        'scavenge ms (mean)': Number((scavenges.reduce((n, e) => n + e.pause, 0) / Math.max(1, scavenges.length)).toFixed(2)),
+        'major GCs': majors.length,
+        'major max ms': Number(Math.max(0, ...majors.map((e) => e.pause)).toFixed(1)),
+        'GC pause % of time': Number(((100 * events.reduce((n, e) => n + e.pause, 0)) / (probe.seconds * 1000)).toFixed(1)),
+        'GC pause max ms': Number(Math.max(0, ...events.map((e) => e.pause)).toFixed(1)),
+        'loop delay p99 ms': Number(probe.eventLoopDelayMs.p99.toFixed(1)),
+        'loop delay max ms': Number(probe.eventLoopDelayMs.max.toFixed(1)),
+        queries: probe.queries,
+      };
+    }
+  } finally {
+    await server.stop();
+  }
+  return rows;
+}
+
+async function gcReport(routes) {
+  const rounds = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    rounds.push(await gcRound(routes, 8720 + round));
+    process.stderr.write(`gc round ${round + 1}: ${routes.map((r) => `${r} p99 ${rounds[round][r]['p99 ms']} ms`).join(', ')}\n`);
+  }
+  const table = {};
+  for (const name of routes) {
+    table[name] = {};
+    for (const column of Object.keys(rounds[0][name])) table[name][column] = median(rounds.map((r) => r[name][column]));
+    table[name]['p99 per round'] = rounds.map((r) => r[name]['p99 ms']).join(', ');
+  }
+  console.log(`\n--- GC and latency, median of ${ROUNDS} round(s) of ${DURATION} s per route, 32 connections`);
+  console.table(table);
+  return table;
+}
+
+/** Allocation by function and package over the load window (sampling heap profiler, collected objects included). */
+async function heapReport(name, port) {
+  const dir = path.join(OUT, name);
+  fs.mkdirSync(dir, { recursive: true });
+  const server = startServer(port, {}, [], { probe: true });
+  let requests;
+  const file = path.join(dir, `${name}.heapprofile`);
+  try {
+    await waitReady(server.url);
+    const { token, key } = await credentials(server.url);
+    const opts = { url: urlOf(server, name), headers: HEADERS(token, key)[name] };
+    await load(opts, 2);
+    await server.probe.heapStart(8192);
+    const result = await load(opts, DURATION, server);
+    await server.probe.heapStop(file);
+    requests = result.requests.total;
+    console.log(`\n${name}: ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms (under the heap sampler)`);
+  } finally {
+    await server.stop();
+  }
+  const profile = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const byFunction = new Map();
+  const byPackage = new Map();
+  let total = 0;
+  const walk = (node) => {
+    const bytes = node.selfSize;
+    if (bytes) {
+      const frame = node.callFrame;
+      const fn = `${frame.functionName || '(anonymous)'} ${frame.url ? `${packageOf(frame.url)}:${path.basename(frame.url)}:${frame.lineNumber + 1}` : ''}`;
+      byFunction.set(fn, (byFunction.get(fn) ?? 0) + bytes);
+      byPackage.set(packageOf(frame.url), (byPackage.get(packageOf(frame.url)) ?? 0) + bytes);
+      total += bytes;
+    }
+    for (const child of node.children) walk(child);
+  };
+  walk(profile.head);
+  const perRequest = (bytes) => `${(bytes / requests).toFixed(0).padStart(6)} B/req ${((100 * bytes) / total).toFixed(1).padStart(5)}%`;
+  console.log(`=== ${name}: ${(total / requests / 1024).toFixed(1)} KB sampled per request`);
+  console.log('--- allocation by package');
+  for (const [pkg, bytes] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`${perRequest(bytes)}  ${pkg}`);
+  console.log('--- allocation by function');
+  for (const [fn, bytes] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, TOP)) console.log(`${perRequest(bytes)}  ${fn}`);
+}
+
 async function main() {
-  const routes = process.argv.slice(2).length ? process.argv.slice(2) : ['healthz', 'jwt', 'key'];
+  const args = process.argv.slice(2);
+  const mode = args.find((a) => a.startsWith('--')) ?? '--cpu';
+  const given = args.filter((a) => !a.startsWith('--'));
+  if (mode === '--gc') return gcReport(given.length ? given : ['healthz', 'jwt', 'cookie', 'key']);
+  const routes = given.length ? given : ['healthz', 'jwt', 'key'];
   let port = 8720;
-  for (const route of routes) await profileRoute(route, port++);
+  for (const route of routes) await (mode === '--heap' ? heapReport(route, port++) : profileRoute(route, port++));
 }
 
 main().catch((error) => {

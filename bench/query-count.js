@@ -8,16 +8,21 @@ const { DIST, ADMIN, credentials } = require('./lib');
 
 const REQUESTS = 200;
 
-async function startInProcess(env) {
+/**
+ * Boots the built app in this process as test/support/test-app.ts does (AppModule.forRoot,
+ * ContractHttpAdapter, configureApp), on a fresh embedded database unless env has a DATABASE_URL.
+ */
+async function startInProcess(env, { logLevel = 'silent' } = {}) {
   require('reflect-metadata');
   const { NestFactory } = require('@nestjs/core');
   const { AppModule } = require(path.join(DIST, 'src/app.module'));
   const { configureApp } = require(path.join(DIST, 'src/app.setup'));
+  const { ContractHttpAdapter } = require(path.join(DIST, 'src/common/http-server'));
   const { loadConfig } = require(path.join(DIST, 'src/config/app-config'));
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-bench-queries-'));
   const { config } = loadConfig({
     NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: logLevel,
     METRICS_PORT: '0',
     DATA_DIR: dataDir,
     JWT_SECRET_KEY: 'bench-secret-0123456789-abcdefghijklmnop',
@@ -26,7 +31,7 @@ async function startInProcess(env) {
     LOGIN_MAX_PER_IP: '1000000',
     ...env,
   });
-  const app = await NestFactory.create(AppModule.forRoot(config), { bodyParser: false, logger: false });
+  const app = await NestFactory.create(AppModule.forRoot(config), new ContractHttpAdapter(), { bodyParser: false, bufferLogs: true });
   configureApp(app);
   await app.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${app.getHttpServer().address().port}`;
@@ -40,10 +45,12 @@ async function startInProcess(env) {
   };
 }
 
-function watchQueries(app) {
+async function watchQueries(app) {
   const { DataSource } = require('typeorm');
   const dataSource = app.get(DataSource);
-  const prototype = Object.getPrototypeOf(dataSource.createQueryRunner());
+  const runner = dataSource.createQueryRunner();
+  const prototype = Object.getPrototypeOf(runner);
+  await runner.release();
   const original = prototype.query;
   const statements = [];
   prototype.query = function (...args) {
@@ -62,7 +69,7 @@ async function perRequest(app, url, headers) {
   };
   await me();
   await app.get(AuditRecorder).flush();
-  const watch = watchQueries(app);
+  const watch = await watchQueries(app);
   try {
     for (let i = 0; i < REQUESTS; i++) await me();
   } finally {
@@ -93,7 +100,7 @@ async function countQueriesPerRequest() {
   return counts;
 }
 
-module.exports = { countQueriesPerRequest, startInProcess };
+module.exports = { countQueriesPerRequest, startInProcess, watchQueries };
 
 if (require.main === module) {
   countQueriesPerRequest().then(

@@ -1,24 +1,34 @@
 #!/usr/bin/env node
 // npm run bench: builds, starts the production server on fresh embedded databases, and measures
 // what authentication costs against GET /healthz in the same run, interleaved A B A B over
-// BENCH_ROUNDS rounds (autocannon, 32 connections, BENCH_SECONDS each). Scenarios (a)-(i) of
-// issue 8, then the database queries per request of (b)-(e), counted in-process. Writes
-// bench/results.json and the generated part of bench/RESULTS.md.
+// BENCH_ROUNDS rounds (autocannon, 32 connections, BENCH_SECONDS each): throughput and p99, each as
+// a ratio to the baseline run just before it. Scenarios (a)-(i) of issue 8, then the database
+// queries per request of (b)-(e), counted in-process; the API-key cache under an expiring entry
+// (bench/stampede.js, issue 13); the memory and lookup cost of 100,000 live sessions
+// (bench/sessions-memory.js, issue 14). Writes bench/results.json and the generated part of
+// bench/RESULTS.md. The stampede and the sessions bench use a PostgreSQL database of their own when
+// BENCH_DATABASE_URL or DATABASE_URL names a server, else an embedded one.
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
 const WebSocket = require('ws');
-const { ROOT, ADMIN, ALERTS_SOCKET, startServer, waitReady, post, credentials, load, handshakes, median, percentile } = require('./lib');
+const { ROOT, ALERTS_SOCKET, startServer, waitReady, post, credentials, createUsers, load, handshakes, median, percentile } = require('./lib');
 const { countQueriesPerRequest } = require('./query-count');
+const { stampede } = require('./stampede');
 
 const DURATION = Number(process.env.BENCH_SECONDS || 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
 const FAN_OUT_SOCKETS = Number(process.env.BENCH_SOCKETS || 1000);
 const FAN_OUT_ALERTS = 20;
 const HANDSHAKE_CONCURRENCY = 16;
+const LOGIN_CONNECTIONS = 8;
 const LOGIN_FLOOD_CONNECTIONS = 32;
+/** Authenticated routes' p99 may be at most this many times the /healthz p99 of the same round (issue 13). */
+const P99_TARGET = 1.2;
+/** Where results.json and RESULTS.md are written (a trial run can keep them out of bench/). */
+const OUT_DIR = process.env.BENCH_RESULTS_DIR ? path.resolve(process.env.BENCH_RESULTS_DIR) : __dirname;
 
 const log = (line) => process.stderr.write(`${line}\n`);
 const round1 = (n) => Math.round(n * 10) / 10;
@@ -83,7 +93,34 @@ function machine() {
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     node: process.version,
     loadAverageBefore: os.loadavg().map((n) => n.toFixed(2)).join(' '),
+    busiestProcessesBefore: busiestProcesses(),
   };
+}
+
+/** The few processes using the most CPU (ps's lifetime average), to say what else the machine was doing. */
+function busiestProcesses() {
+  try {
+    return execFileSync('ps', ['-eo', 'pcpu=,args=', '--sort=-pcpu'])
+      .toString()
+      .split('\n')
+      .filter((line) => line.trim() && !line.includes('ps -eo'))
+      .slice(0, 4)
+      .map((line) => line.trim().replace(/\s+/, '% ').slice(0, 110));
+  } catch {
+    return [];
+  }
+}
+
+/** Which build was measured: BENCH_BUILD_LABEL, else the commit of this tree and whether src/ had uncommitted changes. */
+function buildLabel() {
+  if (process.env.BENCH_BUILD_LABEL) return process.env.BENCH_BUILD_LABEL;
+  try {
+    const head = execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']).toString().trim();
+    const dirty = execFileSync('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src']).toString().trim() ? ' with uncommitted src/ changes' : '';
+    return `${process.env.BENCH_DIST ? `BENCH_DIST=${process.env.BENCH_DIST}` : 'dist/'} of ${head}${dirty}`;
+  } catch {
+    return process.env.BENCH_DIST ? `BENCH_DIST=${process.env.BENCH_DIST}` : 'dist/';
+  }
 }
 
 /**
@@ -93,6 +130,7 @@ function machine() {
  */
 function summarize(runs) {
   const rps = median(runs.map((r) => r.requests.average));
+  const p99Ratios = runs.filter((r) => r.baselineP99).map((r) => r.latency.p99 / r.baselineP99);
   const cpuRatios = runs.filter((r) => r.cpuUsPerRequest && r.baselineCpuUs).map((r) => r.baselineCpuUs / r.cpuUsPerRequest);
   return {
     requestsPerSecond: Math.round(rps),
@@ -102,6 +140,8 @@ function summarize(runs) {
     cpuRatioToBaseline: cpuRatios.length ? Number(median(cpuRatios).toFixed(2)) : null,
     p50Ms: median(runs.map((r) => r.latency.p50)),
     p99Ms: median(runs.map((r) => r.latency.p99)),
+    p99RatioToBaseline: p99Ratios.length ? Number(median(p99Ratios).toFixed(2)) : null,
+    p99RatiosPerRound: p99Ratios.map((x) => Number(x.toFixed(2))),
     non2xx: runs.reduce((n, r) => n + r.non2xx, 0),
     errors: runs.reduce((n, r) => n + r.errors, 0),
   };
@@ -109,13 +149,27 @@ function summarize(runs) {
 
 async function main() {
   if (!process.env.BENCH_DIST) execFileSync(process.execPath, [path.join(ROOT, 'scripts/build-if-needed.js')], { stdio: 'inherit' });
-  const summary = { date: new Date().toISOString(), machine: machine(), durationSeconds: DURATION, rounds: ROUNDS, scenarios: {} };
+  const summary = { date: new Date().toISOString(), build: buildLabel(), machine: machine(), durationSeconds: DURATION, rounds: ROUNDS, scenarios: {} };
   const servers = [startServer(8701, {}), startServer(8702, { API_KEY_CACHE_TTL_SECONDS: '0' })];
   const [main, uncached] = servers;
   try {
     await Promise.all(servers.map((s) => waitReady(s.url)));
     const { token, key } = await credentials(main.url);
     const { key: uncachedKey } = await credentials(uncached.url);
+    // One account per login connection: a password check per account runs at most twice at once
+    // (MAX_CHECKS_IN_FLIGHT_PER_ACCOUNT), so a flood of one account's logins would measure 429s.
+    const loginUsers = await createUsers(main.url, token, LOGIN_FLOOD_CONNECTIONS, 'bench-login');
+    const logins = (connections) => {
+      let next = 0;
+      return {
+        url: `${main.url}/api/v1/auth/token`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(loginUsers[0]),
+        connections,
+        setupClient: (client) => client.setBody(JSON.stringify(loginUsers[next++ % loginUsers.length])),
+      };
+    };
 
     const baselineOpts = { url: `${main.url}/healthz` };
     const jwtOpts = { url: `${main.url}/api/v1/auth/me`, headers: { authorization: `Bearer ${token}` } };
@@ -124,9 +178,8 @@ async function main() {
       'c me, cookie': { url: `${main.url}/api/v1/auth/me`, headers: { cookie: `access_token=${token}` } },
       'd me, API key (warm cache)': { url: `${main.url}/api/v1/auth/me`, headers: { 'x-api-key': key } },
       'e me, API key (cache off)': { url: `${uncached.url}/api/v1/auth/me`, headers: { 'x-api-key': uncachedKey } },
-      'f logins': { url: `${main.url}/api/v1/auth/token`, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN), connections: 8 },
+      'f logins': logins(LOGIN_CONNECTIONS),
     };
-    const loginFlood = { ...throughput['f logins'], connections: LOGIN_FLOOD_CONNECTIONS };
     const paced = { ...jwtOpts, connections: 8, overallRate: 200 };
     const results = { a: [] };
     const g = { saturated: [], paced: [] };
@@ -139,13 +192,17 @@ async function main() {
         const result = await load(opts, DURATION, server);
         result.baseline = base.requests.average;
         result.baselineCpuUs = base.cpuUsPerRequest;
+        result.baselineP99 = base.latency.p99;
         (results[name] ??= []).push(result);
-        log(`round ${round} ${name}: ${Math.round(result.requests.average)} req/s (baseline ${Math.round(base.requests.average)}), non-2xx ${result.non2xx}`);
+        log(
+          `round ${round} ${name}: ${Math.round(result.requests.average)} req/s (baseline ${Math.round(base.requests.average)}), ` +
+            `p99 ${result.latency.p99} ms (baseline ${base.latency.p99} ms), non-2xx ${result.non2xx}`,
+        );
       }
       // (g): the JWT route alone, then the same load while a login flood keeps every hash slot busy.
       for (const [variant, opts] of [['saturated', jwtOpts], ['paced', paced]]) {
         const alone = await load(opts, DURATION);
-        const flood = load({ ...loginFlood, duration: DURATION + 2 }, DURATION + 2);
+        const flood = load({ ...logins(LOGIN_FLOOD_CONNECTIONS), duration: DURATION + 2 }, DURATION + 2);
         await new Promise((r) => setTimeout(r, 1000));
         const during = await load(opts, DURATION);
         const floodResult = await flood;
@@ -200,17 +257,23 @@ async function main() {
   }
   log('counting database queries per request in-process...');
   summary.queriesPerRequest = await countQueriesPerRequest();
+  log('API key with a 5 s cache TTL under 32 connections (stampede)...');
+  summary.keyCacheStampede = await stampede({ log });
+  log('100,000 live sessions (bench/sessions-memory.js)...');
+  summary.sessionsMemory = sessionsMemory();
   summary.machine.loadAverageAfter = os.loadavg().map((n) => n.toFixed(2)).join(' ');
+  summary.machine.busiestProcessesAfter = busiestProcesses();
   console.log(JSON.stringify(summary.scenarios, null, 2));
   console.table(summary.queriesPerRequest);
-  fs.writeFileSync(path.join(__dirname, 'results.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  fs.writeFileSync(path.join(OUT_DIR, 'results.json'), `${JSON.stringify(summary, null, 2)}\n`);
   writeResultsMarkdown(summary);
 }
 
+const authTarget = (s) => s.ratioToBaseline >= 0.85 && s.p99RatioToBaseline <= P99_TARGET;
 const TARGETS = {
-  'b me, Bearer JWT': (s) => s.ratioToBaseline >= 0.85,
-  'c me, cookie': (s) => s.ratioToBaseline >= 0.85,
-  'd me, API key (warm cache)': (s) => s.ratioToBaseline >= 0.85,
+  'b me, Bearer JWT': authTarget,
+  'c me, cookie': authTarget,
+  'd me, API key (warm cache)': authTarget,
   'f logins': (s) => s.requestsPerSecond >= 40,
 };
 
@@ -221,14 +284,17 @@ function writeResultsMarkdown(summary) {
   const s = summary.scenarios;
   const q = summary.queriesPerRequest;
   const rows = [];
-  rows.push('| scenario | req/s | p50 ms | p99 ms | ratio to (a) | per round | CPU µs/request | CPU ratio to (a) | DB queries/request | target |');
-  rows.push('|---|---:|---:|---:|---:|---|---:|---:|---:|---|');
+  rows.push('| scenario | req/s | ratio to (a) | per round | p50 ms | p99 ms | p99 ratio to (a) | per round | CPU µs/request | CPU ratio to (a) | DB queries/request | target |');
+  rows.push('|---|---:|---:|---|---:|---:|---:|---|---:|---:|---:|---|');
   for (const name of ['a healthz (baseline)', 'b me, Bearer JWT', 'c me, cookie', 'd me, API key (warm cache)', 'e me, API key (cache off)', 'f logins']) {
     const r = s[name];
     const letter = name[0];
-    const target = letter === 'f' ? '≥ 40/s' : ['b', 'c', 'd'].includes(letter) ? '≥ 0.85, 0 queries' : '';
+    const target = letter === 'f' ? '≥ 40/s' : ['b', 'c', 'd'].includes(letter) ? `≥ 0.85, p99 ≤ ${P99_TARGET} ×, 0 queries` : '';
     const ok = TARGETS[name] ? TARGETS[name](r) && (q[letter] === undefined || q[letter].queriesPerRequest === 0 || letter === 'f') : undefined;
-    rows.push(`| ${name} | ${r.requestsPerSecond} | ${r.p50Ms} | ${r.p99Ms} | ${r.ratioToBaseline} | ${r.ratiosPerRound?.join(', ') ?? ''} | ${r.cpuUsPerRequest} | ${r.cpuRatioToBaseline ?? ''} | ${q[letter]?.queriesPerRequest ?? ''} | ${target} ${mark(ok)} |`);
+    rows.push(
+      `| ${name} | ${r.requestsPerSecond} | ${r.ratioToBaseline} | ${r.ratiosPerRound?.join(', ') ?? ''} | ${r.p50Ms} | ${r.p99Ms} | ${r.p99RatioToBaseline ?? ''} | ${r.p99RatiosPerRound?.join(', ') ?? ''} | ` +
+        `${r.cpuUsPerRequest} | ${r.cpuRatioToBaseline ?? ''} | ${q[letter]?.queriesPerRequest ?? ''} | ${target} ${mark(ok)} |`,
+    );
   }
   const gLines = Object.entries(s)
     .filter(([name]) => name.startsWith('g '))
@@ -236,10 +302,16 @@ function writeResultsMarkdown(summary) {
   const h = s['h WebSocket handshakes'];
   const iName = Object.keys(s).find((name) => name.startsWith('i '));
   const i = s[iName];
+  const st = summary.keyCacheStampede;
+  const sm = summary.sessionsMemory;
+  const ct = sm.lookup.checkAndTouchNs;
+  const rb = sm.lookup.resolverBearerNs;
   const md = [
     '<!-- bench:begin (generated by `npm run bench`; edit outside these markers) -->',
     `Run of ${summary.date}: ${summary.machine.cpu}, ${summary.machine.memoryGiB} GiB, ${summary.machine.os}, Node ${summary.machine.node}.`,
-    `Load average (1/5/15 min) before: ${summary.machine.loadAverageBefore}; after: ${summary.machine.loadAverageAfter}.`,
+    `Build: ${summary.build}.`,
+    `Load average (1/5/15 min) before: ${summary.machine.loadAverageBefore}; after: ${summary.machine.loadAverageAfter}. ` +
+      `Busiest processes before: ${summary.machine.busiestProcessesBefore.map((p) => `\`${p}\``).join('; ') || 'n/a'}.`,
     `${summary.rounds} interleaved rounds of ${summary.durationSeconds} s, autocannon with 32 connections unless said otherwise; medians over rounds.`,
     '',
     ...rows,
@@ -255,12 +327,36 @@ function writeResultsMarkdown(summary) {
     '| (i) fan-out | delivery p50 ms | delivery p99 ms | max ms | median per-alert p99 ms | POST round trip ms | lost | target |',
     '|---|---:|---:|---:|---:|---:|---:|---|',
     `| ${iName.slice(2)}, ${i.alerts} alerts, from POST sent to frame received | ${i.deliveryP50Ms} | ${i.deliveryP99Ms} | ${i.deliveryMaxMs} | ${i.medianPerAlertP99Ms} | ${i.medianAlertPostRoundTripMs} | ${i.lost} | p99 ≤ 50 ms ${mark(i.deliveryP99Ms <= 50)} |`,
+    '',
+    `| (j) API key, cache TTL ${st.ttlSeconds} s, ${st.connections} connections, ${st.seconds} s (${st.database}) | req/s | key lookups | per expiry (${st.expiries} expiries) | SQL statements | DB transactions (pg_stat_database) | p99 ms | /healthz p99 ms | p99 ratio | non-2xx | target |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    `| one key, every request | ${st.requestsPerSecond} | ${st.keyLookups} | ${st.keyLookupsPerExpiry} | ${st.statements} | ${st.transactions ? `${st.transactions.committed}${st.transactions.statementsWhileSettling ? ` (${st.transactions.statementsWhileSettling} of them background writes)` : ''}` : 'n/a (embedded)'} | ${st.p99Ms} | ${st.healthzP99Ms} | ${st.p99RatioToHealthz} | ${st.non2xx} | ≈ 1 lookup per expiry, not ≈ ${st.connections} ${mark(st.keyLookupsPerExpiry <= 2)} |`,
+    '',
+    `| (k) live sessions in memory (${sm.database}) | ${sm.sessions.small} sessions | ${sm.sessions.large.toLocaleString('en')} sessions | ${sm.sessions.small} again |`,
+    '|---|---:|---:|---:|',
+    `| LiveSessions.check + touch, ns per call (wall / CPU), the same ${sm.sessions.small} ids | ${ct[`${sm.sessions.small} sessions`].wallNs} / ${ct[`${sm.sessions.small} sessions`].cpuNs} | ${ct[`${sm.sessions.large} sessions, the same ${sm.sessions.small} ids`].wallNs} / ${ct[`${sm.sessions.large} sessions, the same ${sm.sessions.small} ids`].cpuNs} | ${ct[`${sm.sessions.small} sessions again`].wallNs} / ${ct[`${sm.sessions.small} sessions again`].cpuNs} |`,
+    `| the same, every id in random order | | ${ct[`${sm.sessions.large} sessions, every id in random order`].wallNs} / ${ct[`${sm.sessions.large} sessions, every id in random order`].cpuNs} | |`,
+    `| check only, every id in random order | | ${ct[`${sm.sessions.large} sessions, every id in random order, check only`].wallNs} / ${ct[`${sm.sessions.large} sessions, every id in random order, check only`].cpuNs} | |`,
+    `| CredentialResolver.resolve (Bearer JWT, whole check), ns per call (wall / CPU) | ${rb[`${sm.sessions.small} sessions`].wallNs} / ${rb[`${sm.sessions.small} sessions`].cpuNs} | ${rb[`${sm.sessions.large} sessions`].wallNs} / ${rb[`${sm.sessions.large} sessions`].cpuNs} | ${rb[`${sm.sessions.small} sessions again`].wallNs} / ${rb[`${sm.sessions.small} sessions again`].cpuNs} |`,
+    '',
+    `Memory of ${sm.sessions.large.toLocaleString('en')} live sessions (${sm.sessions.users} users; forced GC before and after): heap ${sm.memory.heapUsedMiB.before} → ${sm.memory.heapUsedMiB.afterThreeReloads} MiB, ` +
+      `**${sm.memory.heapBytesPerSession} bytes of heap per session** (${sm.memory.heapBytesPerSessionFirstReload} after the first reload); ` +
+      `RSS ${sm.memory.rssMiB.before} → ${sm.memory.rssMiB.afterFirstReload} MiB after the first reload (${sm.memory.rssBytesPerSessionFirstReload} bytes per session), ${sm.memory.rssMiB.afterThreeReloads} MiB after three (${sm.memory.rssBytesPerSession} bytes per session). ` +
+      `reload() of ${sm.sessions.large.toLocaleString('en')}: ${sm.reload.wallMs.join(', ')} ms (CPU ${sm.reload.cpuMs.join(', ')} ms), holding the event loop up to ${sm.reload.loopBlockedMaxMs.join(', ')} ms at a stretch; ` +
+      `the same rows by a raw query into a Map (no entity hydration): ${sm.reload.rawQueryIntoMapWallMs.join(', ')} ms, loop held up to ${sm.reload.rawQueryIntoMapLoopBlockedMaxMs.join(', ')} ms. ` +
+      `One last-seen batch of ${sm.lastSeenFlush.sessionsTouched?.toLocaleString('en')} touched sessions: ${sm.lastSeenFlush.ms} ms.`,
     '<!-- bench:end -->',
   ].join('\n');
-  const file = path.join(__dirname, 'RESULTS.md');
+  const file = path.join(OUT_DIR, 'RESULTS.md');
   const previous = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmark results\n\n<!-- bench:begin --><!-- bench:end -->\n';
   const replaced = previous.replace(/<!-- bench:begin[\s\S]*?<!-- bench:end -->/, () => md);
   fs.writeFileSync(file, replaced === previous && !previous.includes('<!-- bench:begin') ? `${previous}\n${md}\n` : replaced);
+}
+
+/** bench/sessions-memory.js in a process of its own (it needs --expose-gc and a clean heap). */
+function sessionsMemory() {
+  const out = execFileSync(process.execPath, ['--expose-gc', path.join(__dirname, 'sessions-memory.js')], { stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 16 * 2 ** 20 });
+  return JSON.parse(out.toString());
 }
 
 main().catch((error) => {
