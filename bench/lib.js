@@ -111,7 +111,9 @@ async function createDatabase(serverUrl) {
       await client.connect();
       try {
         await client.query('SELECT pg_stat_clear_snapshot()');
-        const { rows } = await client.query('SELECT xact_commit::int AS commit, xact_rollback::int AS rollback FROM pg_stat_database WHERE datname = $1', [name]);
+        const { rows } = await client.query('SELECT xact_commit::int AS commit, xact_rollback::int AS rollback FROM pg_stat_database WHERE datname = $1', [
+          name,
+        ]);
         return rows[0];
       } finally {
         await client.end();
@@ -224,4 +226,21 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-module.exports = { ROOT, DIST, ADMIN, ALERTS_SOCKET, handshakes, startServer, postgresServerUrl, createDatabase, createUsers, waitReady, post, credentials, load, cpuSeconds, median, percentile };
+module.exports = {
+  ROOT,
+  DIST,
+  ADMIN,
+  ALERTS_SOCKET,
+  handshakes,
+  startServer,
+  postgresServerUrl,
+  createDatabase,
+  createUsers,
+  waitReady,
+  post,
+  credentials,
+  load,
+  cpuSeconds,
+  median,
+  percentile,
+};

@@ -175,15 +175,28 @@ async function scenario(label, servers, creds) {
 
 function print(result) {
   console.log(`\n== ${result.scenario}: ${result.connections} connections, ${result.seconds} s ==`);
-  console.log(`requests ${result.requests} (${result.requestsPerSecond}/s)  2xx ${result['2xx']}  4xx ${result['4xx']}  5xx ${result['5xx']}  socket errors ${result.socketErrors}  timeouts ${result.timeouts}`);
+  console.log(
+    `requests ${result.requests} (${result.requestsPerSecond}/s)  2xx ${result['2xx']}  4xx ${result['4xx']}  5xx ${result['5xx']}  socket errors ${result.socketErrors}  timeouts ${result.timeouts}`,
+  );
   for (const l of result.latencyMs) console.log(`  latency ${l.traffic}: p50 ${l.p50} ms, p99 ${l.p99} ms`);
-  for (const r of result.rss) console.log(`  RSS :${r.port}: first 5 s ${r.firstFiveSecondsMiB} MiB, last 5 s ${r.lastFiveSecondsMiB} MiB, max ${r.maxMiB} MiB  [${r.seriesMiB.join(' ')}]`);
+  for (const r of result.rss)
+    console.log(
+      `  RSS :${r.port}: first 5 s ${r.firstFiveSecondsMiB} MiB, last 5 s ${r.lastFiveSecondsMiB} MiB, max ${r.maxMiB} MiB  [${r.seriesMiB.join(' ')}]`,
+    );
 }
 
 async function main() {
   execFileSync(process.execPath, [path.join(ROOT, 'scripts/build-if-needed.js')], { stdio: 'inherit' });
   const db = await createDatabase();
-  const machine = { cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown'}`, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, loadAverageBefore: os.loadavg().map((n) => n.toFixed(2)).join(' ') };
+  const machine = {
+    cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown'}`,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    loadAverageBefore: os
+      .loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' '),
+  };
   console.log(`machine: ${JSON.stringify(machine)}`);
   const results = [];
   const exitCodes = [];

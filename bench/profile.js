@@ -86,14 +86,18 @@ async function profileRoute(name, port) {
       const shakes = await handshakes(server.wsUrl, bearer, DURATION, 16);
       const cpu = cpuSeconds(server.child.pid) - cpuBefore;
       window.to = Number(process.hrtime.bigint() / 1000n);
-      console.log(`\nws: ${Math.round(shakes.perSecond)} handshakes/s, ${Math.round((cpu * 1e6) / (shakes.perSecond * DURATION))} µs CPU per handshake, p99 ${shakes.p99.toFixed(1)} ms`);
+      console.log(
+        `\nws: ${Math.round(shakes.perSecond)} handshakes/s, ${Math.round((cpu * 1e6) / (shakes.perSecond * DURATION))} µs CPU per handshake, p99 ${shakes.p99.toFixed(1)} ms`,
+      );
     } else {
       const url = name === 'healthz' ? `${server.url}/healthz` : `${server.url}/api/v1/auth/me`;
       await load({ url, headers }, 2);
       window.from = Number(process.hrtime.bigint() / 1000n);
       const result = await load({ url, headers }, DURATION, server);
       window.to = Number(process.hrtime.bigint() / 1000n);
-      console.log(`\n${name}: ${Math.round(result.requests.average)} req/s, ${Math.round(result.cpuUsPerRequest)} µs CPU per request, non-2xx ${result.non2xx}`);
+      console.log(
+        `\n${name}: ${Math.round(result.requests.average)} req/s, ${Math.round(result.cpuUsPerRequest)} µs CPU per request, non-2xx ${result.non2xx}`,
+      );
     }
   } finally {
     await server.stop();
@@ -103,7 +107,12 @@ async function profileRoute(name, port) {
   report(name, JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')), window);
 }
 
-const HEADERS = (token, key) => ({ jwt: { authorization: `Bearer ${token}` }, cookie: { cookie: `access_token=${token}` }, key: { 'x-api-key': key }, healthz: {} });
+const HEADERS = (token, key) => ({
+  jwt: { authorization: `Bearer ${token}` },
+  cookie: { cookie: `access_token=${token}` },
+  key: { 'x-api-key': key },
+  healthz: {},
+});
 const urlOf = (server, name) => (name === 'healthz' ? `${server.url}/healthz` : `${server.url}/api/v1/auth/me`);
 
 /**
@@ -118,7 +127,8 @@ async function gcRound(routes, port) {
     stdout: (line) => {
       if (!recording) return;
       const fields = Object.fromEntries([...line.matchAll(/(\w[\w.]*)=([\w.]+)/g)].map((m) => [m[1], m[2]]));
-      if (fields.gc) events.push({ kind: fields.gc, pause: Number(fields.pause), allocated: Number(fields.allocated ?? 0), promoted: Number(fields.promoted ?? 0) });
+      if (fields.gc)
+        events.push({ kind: fields.gc, pause: Number(fields.pause), allocated: Number(fields.allocated ?? 0), promoted: Number(fields.promoted ?? 0) });
     },
   });
   const rows = {};

@@ -92,7 +92,10 @@ function machine() {
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     node: process.version,
-    loadAverageBefore: os.loadavg().map((n) => n.toFixed(2)).join(' '),
+    loadAverageBefore: os
+      .loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' '),
     busiestProcessesBefore: busiestProcesses(),
   };
 }
@@ -200,14 +203,26 @@ async function main() {
         );
       }
       // (g): the JWT route alone, then the same load while a login flood keeps every hash slot busy.
-      for (const [variant, opts] of [['saturated', jwtOpts], ['paced', paced]]) {
+      for (const [variant, opts] of [
+        ['saturated', jwtOpts],
+        ['paced', paced],
+      ]) {
         const alone = await load(opts, DURATION);
         const flood = load({ ...logins(LOGIN_FLOOD_CONNECTIONS), duration: DURATION + 2 }, DURATION + 2);
         await new Promise((r) => setTimeout(r, 1000));
         const during = await load(opts, DURATION);
         const floodResult = await flood;
-        g[variant].push({ alone: alone.latency.p99, during: during.latency.p99, aloneRps: alone.requests.average, duringRps: during.requests.average, logins: floodResult.requests.average, loginNon2xx: floodResult.non2xx });
-        log(`round ${round} g ${variant}: p99 ${alone.latency.p99} ms alone, ${during.latency.p99} ms during ${Math.round(floodResult.requests.average)} logins/s`);
+        g[variant].push({
+          alone: alone.latency.p99,
+          during: during.latency.p99,
+          aloneRps: alone.requests.average,
+          duringRps: during.requests.average,
+          logins: floodResult.requests.average,
+          loginNon2xx: floodResult.non2xx,
+        });
+        log(
+          `round ${round} g ${variant}: p99 ${alone.latency.p99} ms alone, ${during.latency.p99} ms during ${Math.round(floodResult.requests.average)} logins/s`,
+        );
       }
       const base = await load(baselineOpts, DURATION, main);
       results.a.push(base);
@@ -261,7 +276,10 @@ async function main() {
   summary.keyCacheStampede = await stampede({ log });
   log('100,000 live sessions (bench/sessions-memory.js)...');
   summary.sessionsMemory = sessionsMemory();
-  summary.machine.loadAverageAfter = os.loadavg().map((n) => n.toFixed(2)).join(' ');
+  summary.machine.loadAverageAfter = os
+    .loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' ');
   summary.machine.busiestProcessesAfter = busiestProcesses();
   console.log(JSON.stringify(summary.scenarios, null, 2));
   console.table(summary.queriesPerRequest);
@@ -284,7 +302,9 @@ function writeResultsMarkdown(summary) {
   const s = summary.scenarios;
   const q = summary.queriesPerRequest;
   const rows = [];
-  rows.push('| scenario | req/s | ratio to (a) | per round | p50 ms | p99 ms | p99 ratio to (a) | per round | CPU µs/request | CPU ratio to (a) | DB queries/request | target |');
+  rows.push(
+    '| scenario | req/s | ratio to (a) | per round | p50 ms | p99 ms | p99 ratio to (a) | per round | CPU µs/request | CPU ratio to (a) | DB queries/request | target |',
+  );
   rows.push('|---|---:|---:|---|---:|---:|---:|---|---:|---:|---:|---|');
   for (const name of ['a healthz (baseline)', 'b me, Bearer JWT', 'c me, cookie', 'd me, API key (warm cache)', 'e me, API key (cache off)', 'f logins']) {
     const r = s[name];
@@ -298,7 +318,10 @@ function writeResultsMarkdown(summary) {
   }
   const gLines = Object.entries(s)
     .filter(([name]) => name.startsWith('g '))
-    .map(([name, r]) => `| ${name} | ${r.requestsPerSecondAlone} → ${r.requestsPerSecondDuringFlood} | ${r.p99AloneMs} | ${r.p99DuringFloodMs} | **${r.p99Ratio}** (${r.ratiosPerRound.join(', ')}) | ${r.floodLoginsPerSecond} logins/s, ${r.floodRefused} refused | ≤ 2 × ${mark(r.p99Ratio <= 2)} |`);
+    .map(
+      ([name, r]) =>
+        `| ${name} | ${r.requestsPerSecondAlone} → ${r.requestsPerSecondDuringFlood} | ${r.p99AloneMs} | ${r.p99DuringFloodMs} | **${r.p99Ratio}** (${r.ratiosPerRound.join(', ')}) | ${r.floodLoginsPerSecond} logins/s, ${r.floodRefused} refused | ≤ 2 × ${mark(r.p99Ratio <= 2)} |`,
+    );
   const h = s['h WebSocket handshakes'];
   const iName = Object.keys(s).find((name) => name.startsWith('i '));
   const i = s[iName];
@@ -355,7 +378,10 @@ function writeResultsMarkdown(summary) {
 
 /** bench/sessions-memory.js in a process of its own (it needs --expose-gc and a clean heap). */
 function sessionsMemory() {
-  const out = execFileSync(process.execPath, ['--expose-gc', path.join(__dirname, 'sessions-memory.js')], { stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 16 * 2 ** 20 });
+  const out = execFileSync(process.execPath, ['--expose-gc', path.join(__dirname, 'sessions-memory.js')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 16 * 2 ** 20,
+  });
   return JSON.parse(out.toString());
 }
 

@@ -83,7 +83,11 @@ async function answer(message) {
     session = new inspector.Session();
     session.connect();
     await post('HeapProfiler.enable');
-    await post('HeapProfiler.startSampling', { samplingInterval: message.heapStart, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    await post('HeapProfiler.startSampling', {
+      samplingInterval: message.heapStart,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
     return { heapStarted: true };
   }
   if (message && message.heapStop) {
@@ -96,7 +100,12 @@ async function answer(message) {
 }
 
 if (process.send) {
-  process.on('message', (message) => answer(message).then((reply) => process.send(reply), (error) => process.send({ error: String(error) })));
+  process.on('message', (message) =>
+    answer(message).then(
+      (reply) => process.send(reply),
+      (error) => process.send({ error: String(error) }),
+    ),
+  );
   // The channel must not keep the server alive after SIGTERM.
   process.channel?.unref();
 }

@@ -134,7 +134,9 @@ async function main() {
     if (live.size !== SESSIONS) throw new Error(`expected ${SESSIONS} live sessions, have ${live.size}`);
     const after = settledMemory();
     const added = SESSIONS - SMALL;
-    log(`${live.size} live sessions (insert ${Math.round(insertMs)} ms, reloads ${reloads.map((r) => Math.round(r.wallMs)).join(', ')} ms): measuring check + touch...`);
+    log(
+      `${live.size} live sessions (insert ${Math.round(insertMs)} ms, reloads ${reloads.map((r) => Math.round(r.wallMs)).join(', ')} ms): measuring check + touch...`,
+    );
     const allIds = shuffled(await liveIds());
     // The same rows read without TypeORM's entity hydration (what loadLive() could do instead).
     const rawReads = [];
@@ -142,9 +144,12 @@ async function main() {
       const start = performance.now();
       loopDelay.reset();
       loopDelay.enable();
-      const rows = await dataSource.query(`SELECT "id", "user_id", "expires_at", "last_seen_at" FROM "sessions" WHERE "ended_at" IS NULL AND "expires_at" > now()`);
+      const rows = await dataSource.query(
+        `SELECT "id", "user_id", "expires_at", "last_seen_at" FROM "sessions" WHERE "ended_at" IS NULL AND "expires_at" > now()`,
+      );
       const map = new Map();
-      for (const row of rows) map.set(row.id, { userId: row.user_id, expiresAt: new Date(row.expires_at).getTime(), lastSeen: new Date(row.last_seen_at).getTime() });
+      for (const row of rows)
+        map.set(row.id, { userId: row.user_id, expiresAt: new Date(row.expires_at).getTime(), lastSeen: new Date(row.last_seen_at).getTime() });
       loopDelay.disable();
       rawReads.push({ wallMs: performance.now() - start, loopBlockedMaxMs: loopDelay.max / 1e6, size: map.size });
     }
@@ -187,8 +192,16 @@ async function main() {
         rawQueryIntoMapLoopBlockedMaxMs: rawReads.map((r) => Math.round(r.loopBlockedMaxMs)),
       },
       memory: {
-        heapUsedMiB: { before: +(beforeReload.heapUsed / MiB).toFixed(1), afterFirstReload: +(firstReload.heapUsed / MiB).toFixed(1), afterThreeReloads: +(after.heapUsed / MiB).toFixed(1) },
-        rssMiB: { before: +(beforeReload.rss / MiB).toFixed(1), afterFirstReload: +(firstReload.rss / MiB).toFixed(1), afterThreeReloads: +(after.rss / MiB).toFixed(1) },
+        heapUsedMiB: {
+          before: +(beforeReload.heapUsed / MiB).toFixed(1),
+          afterFirstReload: +(firstReload.heapUsed / MiB).toFixed(1),
+          afterThreeReloads: +(after.heapUsed / MiB).toFixed(1),
+        },
+        rssMiB: {
+          before: +(beforeReload.rss / MiB).toFixed(1),
+          afterFirstReload: +(firstReload.rss / MiB).toFixed(1),
+          afterThreeReloads: +(after.rss / MiB).toFixed(1),
+        },
         heapBytesPerSession: perSession('heapUsed', beforeReload),
         heapBytesPerSessionFirstReload: perSession('heapUsed', beforeReload, firstReload),
         rssBytesPerSession: perSession('rss', beforeReload),
@@ -205,7 +218,11 @@ async function main() {
           [`${SESSIONS} sessions, every id in random order, check only`]: large.checkOnlyAllShuffled,
           [`${SMALL} sessions again`]: smallAgain.checkAndTouch,
         },
-        resolverBearerNs: { [`${SMALL} sessions`]: small.resolverBearer, [`${SESSIONS} sessions`]: large.resolverBearer, [`${SMALL} sessions again`]: smallAgain.resolverBearer },
+        resolverBearerNs: {
+          [`${SMALL} sessions`]: small.resolverBearer,
+          [`${SESSIONS} sessions`]: large.resolverBearer,
+          [`${SMALL} sessions again`]: smallAgain.resolverBearer,
+        },
         callsPerRound: CALLS,
         rounds: ROUNDS,
       },
