@@ -110,7 +110,7 @@ describe('PasswordChangeService: a person changes their own password', () => {
 
   it('refuses an API key with 403: keys have no password', async () => {
     const key: Principal = { kind: 'api_key', sub: 'siem', role: 'api_service', permissions: ['alerts:read'], source: 'api_key', userId: 'id-alice' };
-    await expect(service.changeOwnPassword(key, CURRENT, NEW, CLIENT)).rejects.toBeInstanceOf(ForbiddenException);
+    await expect(service.changeOwnPassword(key, CURRENT, NEW, CLIENT)).rejects.toThrow(/API keys have no password/);
     await expect(service.changeOwnPassword({ ...alice, userId: undefined }, CURRENT, NEW, CLIENT)).rejects.toBeInstanceOf(ForbiddenException);
     expect(users.replaced).toEqual([]);
     expect(counter.count).toBe(0);
@@ -120,6 +120,7 @@ describe('PasswordChangeService: a person changes their own password', () => {
     const error = await service.changeOwnPassword(alice, 'a wrong guess', NEW, CLIENT).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ForbiddenException);
     expect((error as ForbiddenException).getStatus()).toBe(403);
+    expect((error as ForbiddenException).message).toMatch(/current password/);
     expect(counter.count).toBe(1);
     expect(users.replaced).toEqual([]);
     expect(hasher.hashed).toEqual([]);
@@ -145,6 +146,7 @@ describe('PasswordChangeService: a person changes their own password', () => {
   it('answers 401 when the account was deleted or disabled meanwhile, audited, ending no session', async () => {
     users.result = { ok: false, why: 'account_gone' };
     await expect(service.changeOwnPassword(alice, CURRENT, NEW, CLIENT)).rejects.toBeInstanceOf(UnauthorizedException);
+    await expect(service.changeOwnPassword(alice, CURRENT, NEW, CLIENT)).rejects.toThrow(/no longer exists or is disabled/);
     expect(audits.at(-1)).toEqual({ type: 'user.password_changed', outcome: 'failure', actor: 'alice', reason: 'account_gone', client: CLIENT });
     expect(ended).toEqual([]);
   });
@@ -152,6 +154,7 @@ describe('PasswordChangeService: a person changes their own password', () => {
   it('answers 409 when the password was changed by another request meanwhile, audited, ending no session', async () => {
     users.result = { ok: false, why: 'changed_meanwhile' };
     await expect(service.changeOwnPassword(alice, CURRENT, NEW, CLIENT)).rejects.toBeInstanceOf(ConflictException);
+    await expect(service.changeOwnPassword(alice, CURRENT, NEW, CLIENT)).rejects.toThrow(/changed by another request.*sign in with the new one/);
     expect(audits.at(-1)).toEqual({ type: 'user.password_changed', outcome: 'failure', actor: 'alice', reason: 'changed_meanwhile', client: CLIENT });
     expect(ended).toEqual([]);
   });
