@@ -10,7 +10,8 @@
 //   --heap V8's sampling heap profiler over the window, counting objects already collected (what
 //          `--heap-prof` leaves out): which functions and packages allocate, in bytes per request
 //          (.heapprofile files in bench/profiles/).
-// PROFILE_ROUNDS (1) repeats each route, interleaved, and --gc gives the median of the rounds.
+// PROFILE_ROUNDS (1) repeats each route, interleaved, and --gc gives the median of the rounds;
+// PROFILE_NODE_ARGS adds flags to the server's node (e.g. '--max-semi-space-size=64').
 const fs = require('node:fs');
 const path = require('node:path');
 const { startServer, waitReady, credentials, load, handshakes, cpuSeconds, median } = require('./lib');
@@ -19,6 +20,8 @@ const DURATION = Number(process.env.BENCH_SECONDS || 8);
 const OUT = path.join(__dirname, 'profiles');
 const TOP = Number(process.env.PROFILE_TOP || 25);
 const ROUNDS = Number(process.env.PROFILE_ROUNDS || 1);
+/** Extra flags for the server's node, e.g. PROFILE_NODE_ARGS='--max-semi-space-size=64'. */
+const NODE_ARGS = (process.env.PROFILE_NODE_ARGS || '').split(' ').filter(Boolean);
 
 /**
  * Self time per node of a .cpuprofile, in µs, counting only samples inside the window (µs of the
@@ -72,7 +75,7 @@ async function profileRoute(name, port) {
   const dir = path.join(OUT, name);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
-  const server = startServer(port, {}, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+  const server = startServer(port, {}, [...NODE_ARGS, '--cpu-prof', `--cpu-prof-dir=${dir}`]);
   const window = {};
   try {
     await waitReady(server.url);
@@ -122,7 +125,7 @@ const urlOf = (server, name) => (name === 'healthz' ? `${server.url}/healthz` : 
 async function gcRound(routes, port) {
   const events = [];
   let recording = false;
-  const server = startServer(port, {}, ['--trace-gc-nvp'], {
+  const server = startServer(port, {}, [...NODE_ARGS, '--trace-gc-nvp'], {
     probe: true,
     stdout: (line) => {
       if (!recording) return;
@@ -193,7 +196,7 @@ async function gcReport(routes) {
 async function heapReport(name, port) {
   const dir = path.join(OUT, name);
   fs.mkdirSync(dir, { recursive: true });
-  const server = startServer(port, {}, [], { probe: true });
+  const server = startServer(port, {}, NODE_ARGS, { probe: true });
   let requests;
   const file = path.join(dir, `${name}.heapprofile`);
   try {
