@@ -43,8 +43,12 @@ describe('TokenService: claims a verified signature does not make acceptable', (
   it('refuses a token issued more than a minute in the future, and allows a minute of clock skew', () => {
     const later = claims({ iat: now() + 120, exp: now() + 600 });
     expect(service().verify(forge(later))).toEqual({ ok: false, reason: 'token_not_yet_valid' });
-    const skewed = claims({ iat: now() + 59, exp: now() + 600 });
+    const skewed = claims({ iat: now() + 60, exp: now() + 600 });
     expect(service().verify(forge(skewed))).toEqual({ ok: true, claims: skewed });
+  });
+
+  it('refuses a session id that is not a string, even one whose text is a UUID', () => {
+    expect(service().verify(forge(claims({ sid: [SID] })))).toEqual({ ok: false, reason: 'missing_claims' });
   });
 
   it('refuses a token whose jti is not a string', () => {
