@@ -579,6 +579,20 @@ describe(ApiKeysService.name, () => {
       expect(repo.findBySecretHash).not.toHaveBeenCalled();
     });
 
+    it('does not cache the new key when the cache was fenced while it was being written', async () => {
+      const insert = repo.insert.getMockImplementation()!;
+      repo.insert.mockImplementationOnce(async (fields: Partial<ApiKey>) => {
+        const saved = await insert(fields);
+        await bus.publish({ type: 'api_key.revoked', keyId: saved.id, keyHashes: [] });
+        return saved;
+      });
+
+      const issued = await sut.create({ service_name: 'siem' }, ADMIN, CLIENT);
+
+      await sut.authenticate(issued.api_key);
+      expect(repo.findBySecretHash).toHaveBeenCalledTimes(1);
+    });
+
     it('audits api_key.created with the prefix and service, never the key', async () => {
       const issued = await sut.create({ service_name: 'siem' }, ADMIN, CLIENT);
 
@@ -664,6 +678,22 @@ describe(ApiKeysService.name, () => {
       expect(repo.findBySecretHash).not.toHaveBeenCalled();
       await expect(sut.authenticate(oldSecret)).resolves.toMatchObject({ ok: false, reason: 'unknown_api_key' });
       expect(repo.findBySecretHash).toHaveBeenCalledTimes(1);
+    });
+
+    it('does not cache the new secret when a revocation arrived from another instance before its own commit did', async () => {
+      repo.addKey();
+      const write = repo.withKeyLocked.getMockImplementation()!;
+      repo.withKeyLocked.mockImplementationOnce(async (id: string, work: (writes: KeyWrites) => Promise<unknown>) => {
+        const result = await write(id, work);
+        // The other instance's DELETE waited for our row lock, committed, and its news overtook our COMMIT's answer.
+        repo.keys.get('k1')!.revokedAt = new Date(T0);
+        await bus.publish({ type: 'api_key.revoked', keyId: 'k1', keyHashes: [repo.keys.get('k1')!.keyHash] });
+        return result;
+      });
+
+      const issued = await sut.rotate('k1', 60, ADMIN, CLIENT);
+
+      await expect(sut.authenticate(issued.api_key)).resolves.toMatchObject({ ok: false, reason: 'api_key_revoked' });
     });
 
     it('announces the replaced secret as revoked', async () => {

@@ -126,6 +126,7 @@ export class ApiKeysService implements OnModuleInit {
     const permissions = grantablePermissions(dto.permissions, creator.permissions);
     const rawKey = generateApiKey();
     const expiresAt = new Date(Date.now() + (dto.expires_in_days ?? DEFAULT_EXPIRY_DAYS) * DAY_MS);
+    const generationBefore = this.cache.generation;
     const saved = await this.insertWithUniquePrefix({
       serviceName: dto.service_name,
       keyHash: hashApiKey(rawKey),
@@ -136,7 +137,7 @@ export class ApiKeysService implements OnModuleInit {
       rateLimitLimit: dto.rate_limit?.limit ?? null,
       rateLimitWindowSeconds: dto.rate_limit?.window_seconds ?? null,
     });
-    this.cacheIssuedKey(saved, rawKey);
+    this.cacheIssuedKey(saved, rawKey, generationBefore);
     this.audit.record({ type: 'api_key.created', outcome: 'success', actor: creator.sub, reason: `key ${saved.keyPrefix} for ${saved.serviceName}`, client });
     return toIssuedApiKeyView(saved, rawKey);
   }
@@ -151,8 +152,13 @@ export class ApiKeysService implements OnModuleInit {
     }
   }
 
-  private cacheIssuedKey(key: ApiKey, rawKey: string): void {
-    this.cache.set(hashApiKey(rawKey), cachedKeyOf(key, key.expiresAt.getTime()), this.cache.generation);
+  /**
+   * Caches a secret just issued, unless the cache was fenced (by any eviction) since `generationBefore`,
+   * taken before the write began: news of a revocation from another instance can arrive before this
+   * instance sees its own commit, and caching after it would undo it here. Not caching costs one lookup.
+   */
+  private cacheIssuedKey(key: ApiKey, rawKey: string, generationBefore: number): void {
+    this.cache.set(hashApiKey(rawKey), cachedKeyOf(key, key.expiresAt.getTime()), generationBefore);
   }
 
   async list(): Promise<ApiKeyView[]> {
@@ -180,6 +186,7 @@ export class ApiKeysService implements OnModuleInit {
    */
   async rotate(id: string, graceSeconds: number, actor: Principal, client: ClientInfo): Promise<IssuedApiKeyView> {
     const rawKey = generateApiKey();
+    const generationBefore = this.cache.generation;
     const rotated = await this.keys.withKeyLocked(id, async (writes) => {
       const key = writes.key;
       if (key.revokedAt) throw new ConflictException('this API key is revoked; create a new one');
@@ -189,10 +196,12 @@ export class ApiKeysService implements OnModuleInit {
       return { key: Object.assign(key, { keyHash: hashApiKey(rawKey) }), replacedHash };
     });
     if (!rotated) throw new NotFoundException('no API key with this id');
-    // Evicting (here at once, synchronously) and then caching the new secret in the same tick:
-    // no eviction for this key can fall between the two.
+    // Caching the new secret (unless fenced meanwhile), then evicting the replaced one here at once,
+    // synchronously, in the same tick: no eviction for this key can fall between the two. Our own
+    // eviction drops every entry of the key id, so the new secret is cached again right after it.
+    const fenced = this.cache.generation !== generationBefore;
     const announced = this.announceRevoked(rotated.key, [rotated.replacedHash]);
-    this.cacheIssuedKey(rotated.key, rawKey);
+    if (!fenced) this.cacheIssuedKey(rotated.key, rawKey, this.cache.generation);
     await announced;
     this.audit.record({
       type: 'api_key.rotated',
