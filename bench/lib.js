@@ -151,6 +151,25 @@ async function credentials(url) {
   return { token, key };
 }
 
+/** A key with a per-key rate limit far above what the bench sends, so every answer is a 200 that paid for the limit. */
+async function rateLimitedKey(url, token) {
+  const body = { service_name: 'bench-limited', rate_limit: { limit: 1_000_000, window_seconds: 60 } };
+  return (await post(url, '/api/v1/auth/api-keys', body, { authorization: `Bearer ${token}` })).api_key;
+}
+
+/** The Redis URL the rate-limited-key scenario uses, if a Redis server answers there; else null. */
+async function reachableRedisUrl() {
+  const url = process.env.BENCH_REDIS_URL || process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+  const { hostname, port } = new URL(url);
+  const net = require('node:net');
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: hostname, port: Number(port || 6379), timeout: 1000 });
+    socket.once('connect', () => (socket.end(), resolve(url)));
+    socket.once('error', () => resolve(null));
+    socket.once('timeout', () => (socket.destroy(), resolve(null)));
+  });
+}
+
 /** `count` users of the given role (password ADMIN.password), made by the admin: `[{ username, password }]`. */
 async function createUsers(url, token, count, prefix = 'bench-user', role = 'viewer') {
   const users = Array.from({ length: count }, (_, i) => ({ username: `${prefix}-${i}@aurora.local`, password: ADMIN.password }));
@@ -239,6 +258,8 @@ module.exports = {
   waitReady,
   post,
   credentials,
+  rateLimitedKey,
+  reachableRedisUrl,
   load,
   cpuSeconds,
   median,

@@ -1,10 +1,10 @@
-// Database queries per request for scenarios (b)-(e): boots the built app in this process (twice:
-// key cache on, and API_KEY_CACHE_TTL_SECONDS=0), watches every statement TypeORM sends (as
+// Database queries per request for scenarios (b)-(e) and (l): boots the built app in this process (twice:
+// key cache on, and API_KEY_CACHE_TTL_SECONDS=0; a third time with REDIS_URL for (l) when Redis answers), watches every statement TypeORM sends (as
 // test/support/query-counter.ts does), and divides by the number of requests made.
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { DIST, ADMIN, credentials } = require('./lib');
+const { DIST, ADMIN, credentials, rateLimitedKey, reachableRedisUrl } = require('./lib');
 
 const REQUESTS = 200;
 
@@ -96,6 +96,16 @@ async function countQueriesPerRequest() {
     counts.e = await perRequest(uncached.app, uncached.url, { 'x-api-key': key });
   } finally {
     await uncached.close();
+  }
+  const redisUrl = await reachableRedisUrl();
+  if (redisUrl) {
+    const limited = await startInProcess({ REDIS_URL: redisUrl });
+    try {
+      const { token } = await credentials(limited.url);
+      counts.l = await perRequest(limited.app, limited.url, { 'x-api-key': await rateLimitedKey(limited.url, token) });
+    } finally {
+      await limited.close();
+    }
   }
   return counts;
 }

@@ -5,7 +5,8 @@
 // a ratio to the baseline run just before it. Scenarios (a)-(i) of issue 8, then the database
 // queries per request of (b)-(e), counted in-process; the API-key cache under an expiring entry
 // (bench/stampede.js, issue 13); the memory and lookup cost of 100,000 live sessions
-// (bench/sessions-memory.js, issue 14). Writes bench/results.json and the generated part of
+// (bench/sessions-memory.js, issue 14); (l) a warm API key with a per-key rate limit counted in Redis
+// (issue 17's "(j)"; the letter was taken), on a server with REDIS_URL, when a Redis server answers. Writes bench/results.json and the generated part of
 // bench/RESULTS.md. The stampede and the sessions bench use a PostgreSQL database of their own when
 // BENCH_DATABASE_URL or DATABASE_URL names a server, else an embedded one.
 const { execFileSync } = require('node:child_process');
@@ -14,7 +15,21 @@ const os = require('node:os');
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
 const WebSocket = require('ws');
-const { ROOT, ALERTS_SOCKET, startServer, waitReady, post, credentials, createUsers, load, handshakes, median, percentile } = require('./lib');
+const {
+  ROOT,
+  ALERTS_SOCKET,
+  startServer,
+  waitReady,
+  post,
+  credentials,
+  rateLimitedKey,
+  reachableRedisUrl,
+  createUsers,
+  load,
+  handshakes,
+  median,
+  percentile,
+} = require('./lib');
 const { countQueriesPerRequest } = require('./query-count');
 const { stampede } = require('./stampede');
 
@@ -153,12 +168,16 @@ function summarize(runs) {
 async function main() {
   if (!process.env.BENCH_DIST) execFileSync(process.execPath, [path.join(ROOT, 'scripts/build-if-needed.js')], { stdio: 'inherit' });
   const summary = { date: new Date().toISOString(), build: buildLabel(), machine: machine(), durationSeconds: DURATION, rounds: ROUNDS, scenarios: {} };
+  const redisUrl = await reachableRedisUrl();
+  if (!redisUrl) log('no Redis server answers (BENCH_REDIS_URL / REDIS_URL / 127.0.0.1:6379): scenario (l) is left out');
   const servers = [startServer(8701, {}), startServer(8702, { API_KEY_CACHE_TTL_SECONDS: '0' })];
-  const [main, uncached] = servers;
+  if (redisUrl) servers.push(startServer(8703, { REDIS_URL: redisUrl }));
+  const [main, uncached, withRedis] = servers;
   try {
     await Promise.all(servers.map((s) => waitReady(s.url)));
     const { token, key } = await credentials(main.url);
     const { key: uncachedKey } = await credentials(uncached.url);
+    const limitedKey = withRedis ? await rateLimitedKey(withRedis.url, (await credentials(withRedis.url)).token) : null;
     // One account per login connection: a password check per account runs at most twice at once
     // (MAX_CHECKS_IN_FLIGHT_PER_ACCOUNT), so a flood of one account's logins would measure 429s.
     const loginUsers = await createUsers(main.url, token, LOGIN_FLOOD_CONNECTIONS, 'bench-login');
@@ -183,13 +202,14 @@ async function main() {
       'e me, API key (cache off)': { url: `${uncached.url}/api/v1/auth/me`, headers: { 'x-api-key': uncachedKey } },
       'f logins': logins(LOGIN_CONNECTIONS),
     };
+    if (withRedis) throughput[LIMITED] = { url: `${withRedis.url}/api/v1/auth/me`, headers: { 'x-api-key': limitedKey } };
     const paced = { ...jwtOpts, connections: 8, overallRate: 200 };
     const results = { a: [] };
     const g = { saturated: [], paced: [] };
     const h = [];
     for (let round = 1; round <= ROUNDS; round++) {
       for (const [name, opts] of Object.entries(throughput)) {
-        const server = opts.url.startsWith(uncached.url) ? uncached : main;
+        const server = servers.find((candidate) => opts.url.startsWith(`${candidate.url}/`));
         const base = await load({ ...baselineOpts, url: `${server.url}/healthz` }, DURATION, server);
         results.a.push(base);
         const result = await load(opts, DURATION, server);
@@ -287,12 +307,14 @@ async function main() {
   writeResultsMarkdown(summary);
 }
 
+const LIMITED = 'l me, API key with a rate limit (Redis)';
 const authTarget = (s) => s.ratioToBaseline >= 0.85 && s.p99RatioToBaseline <= P99_TARGET;
 const TARGETS = {
   'b me, Bearer JWT': authTarget,
   'c me, cookie': authTarget,
   'd me, API key (warm cache)': authTarget,
   'f logins': (s) => s.requestsPerSecond >= 40,
+  [LIMITED]: (s) => s.ratioToBaseline >= 0.75,
 };
 
 const mark = (ok) => (ok === undefined ? '' : ok ? 'met' : '**missed**');
@@ -306,10 +328,12 @@ function writeResultsMarkdown(summary) {
     '| scenario | req/s | ratio to (a) | per round | p50 ms | p99 ms | p99 ratio to (a) | per round | CPU µs/request | CPU ratio to (a) | DB queries/request | target |',
   );
   rows.push('|---|---:|---:|---|---:|---:|---:|---|---:|---:|---:|---|');
-  for (const name of ['a healthz (baseline)', 'b me, Bearer JWT', 'c me, cookie', 'd me, API key (warm cache)', 'e me, API key (cache off)', 'f logins']) {
+  const names = ['a healthz (baseline)', 'b me, Bearer JWT', 'c me, cookie', 'd me, API key (warm cache)', 'e me, API key (cache off)', 'f logins', LIMITED];
+  for (const name of names.filter((candidate) => s[candidate])) {
     const r = s[name];
     const letter = name[0];
-    const target = letter === 'f' ? '≥ 40/s' : ['b', 'c', 'd'].includes(letter) ? `≥ 0.85, p99 ≤ ${P99_TARGET} ×, 0 queries` : '';
+    const targets = { f: '≥ 40/s', b: `≥ 0.85, p99 ≤ ${P99_TARGET} ×, 0 queries`, l: '≥ 0.75, 0 queries' };
+    const target = targets[letter] ?? (['c', 'd'].includes(letter) ? targets.b : '');
     const ok = TARGETS[name] ? TARGETS[name](r) && (q[letter] === undefined || q[letter].queriesPerRequest === 0 || letter === 'f') : undefined;
     rows.push(
       `| ${name} | ${r.requestsPerSecond} | ${r.ratioToBaseline} | ${r.ratiosPerRound?.join(', ') ?? ''} | ${r.p50Ms} | ${r.p99Ms} | ${r.p99RatioToBaseline ?? ''} | ${r.p99RatiosPerRound?.join(', ') ?? ''} | ` +
