@@ -3,6 +3,7 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from './audit/audit.module';
+import { AuditVerifier } from './audit/audit-verifier';
 import { isRole, ROLES } from './access/permissions';
 import { ConfigError, loadConfig, type AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
@@ -14,7 +15,8 @@ import { UserLifecycle } from './users/user-lifecycle';
 import { UsersRepository } from './users/users.repository';
 import { UsersService } from './users/users.service';
 
-const USAGE = `usage: npm run cli -- create-user --username NAME --role ${ROLES.join('|')}   (password on stdin)`;
+const USAGE = `usage: npm run cli -- create-user --username NAME --role ${ROLES.join('|')}   (password on stdin)
+       npm run cli -- audit-verify [--from-seq N]   (exit 0: the audit chain is intact; 1: broken)`;
 
 @Module({})
 class CliModule {
@@ -71,9 +73,34 @@ async function createUser(args: string[]): Promise<void> {
   }
 }
 
+/** Recomputes the audit hash chain in the database; prints the answer as JSON, exits 1 when broken. */
+async function auditVerify(args: string[]): Promise<void> {
+  const fromText = option(args, '--from-seq');
+  const fromSeq = fromText === undefined ? undefined : Number(fromText);
+  if (fromSeq !== undefined && !(Number.isSafeInteger(fromSeq) && fromSeq >= 1)) fail('--from-seq must be a whole number from 1');
+  let config: AppConfig;
+  try {
+    config = loadConfig().config;
+  } catch (error) {
+    fail(error instanceof ConfigError ? error.message : String(error));
+  }
+  const app = await NestFactory.createApplicationContext(CliModule.forRoot(config), { logger: ['error'] });
+  let ok: boolean;
+  try {
+    const result = await app.get(AuditVerifier).verify(fromSeq);
+    ok = result.ok;
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    if (!ok) process.stderr.write(`the audit chain is broken at seq ${result.first_bad_seq}\n`);
+  } finally {
+    await app.close();
+  }
+  process.exit(ok ? 0 : 1);
+}
+
 async function main(): Promise<void> {
   const [command, ...args] = process.argv.slice(2);
   if (command === 'create-user') return createUser(args);
+  if (command === 'audit-verify') return auditVerify(args);
   fail(USAGE);
 }
 

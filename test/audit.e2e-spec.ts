@@ -6,6 +6,8 @@ import { claimsFor, claimsLike, forgeToken, nowSeconds } from './support/jwt';
 
 interface AuditEventView {
   id: string;
+  seq: number;
+  hash: string;
   type: string;
   outcome: 'success' | 'failure';
   actor: string | null;
@@ -15,7 +17,7 @@ interface AuditEventView {
   created_at: string;
 }
 
-const EVENT_KEYS = ['actor', 'created_at', 'id', 'ip', 'outcome', 'reason', 'request_id', 'type', 'user_agent'];
+const EVENT_KEYS = ['actor', 'created_at', 'hash', 'id', 'ip', 'outcome', 'reason', 'request_id', 'seq', 'type', 'user_agent'];
 const OTHER_SECRET = 'attacker-secret-0123456789-abcdefghijkl';
 const FORGED_LOG_MESSAGE = 'forged-by-the-username';
 
@@ -249,6 +251,8 @@ describe('audit', () => {
       expect(Object.keys(event).sort()).toEqual(EVENT_KEYS);
       expect(event).toEqual({
         id: expect.any(String),
+        seq: expect.any(Number),
+        hash: expect.stringMatching(/^[0-9a-f]{64}$/),
         type: expected.type,
         outcome: expected.outcome,
         actor: expected.actor,
@@ -333,7 +337,8 @@ describe('audit', () => {
       const lines = reply.text.slice(0, -1).split('\n');
       const exported = lines.map((line) => JSON.parse(line) as AuditEventView);
       for (const event of exported) expect(Object.keys(event).sort()).toEqual(EVENT_KEYS);
-      for (let i = 1; i < exported.length; i++) expect(BigInt(exported[i].id) > BigInt(exported[i - 1].id)).toBe(true);
+      // Oldest first: in chain order, each seq the one after the last.
+      for (let i = 1; i < exported.length; i++) expect(exported[i].seq).toBe(exported[i - 1].seq + 1);
       const listed = (await events()).body;
       expect(listed.length).toBeLessThan(1000);
       // Everything listed (newest first) up to the last exported event is exported (oldest first);

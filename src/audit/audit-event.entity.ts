@@ -26,11 +26,19 @@ export class AuditEvent {
   @Column({ name: 'user_agent', type: 'varchar', length: 512, nullable: true })
   userAgent: string | null;
 
-  @Column({ type: 'varchar', length: 200, nullable: true })
+  @Column({ type: 'varchar', length: 2000, nullable: true })
   reason: string | null;
 
   @Column({ name: 'request_id', type: 'varchar', length: 64, nullable: true })
   requestId: string | null;
+
+  /** Assigned by the database on insert (migration AuditChain): the event's place in the chain. */
+  @Column({ type: 'bigint', insert: false, update: false })
+  seq: string;
+
+  /** Assigned by the database on insert: sha256 hex of the previous hash and this event's canonical JSON. */
+  @Column({ type: 'char', length: 64, insert: false, update: false })
+  hash: string;
 
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt: Date;

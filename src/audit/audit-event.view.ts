@@ -3,6 +3,9 @@ import type { AuditEvent } from './audit-event.entity';
 /** The contract's shape of an audit event. */
 export interface AuditEventView {
   id: string;
+  /** Place in the hash chain (gapless across instances); absent only before the database wrote the event. */
+  seq?: number;
+  hash?: string;
   type: string;
   outcome: 'success' | 'failure';
   actor: string | null;
@@ -16,6 +19,8 @@ export interface AuditEventView {
 export function toAuditEventView(event: AuditEvent): AuditEventView {
   return {
     id: event.id === undefined ? event.id : String(event.id),
+    seq: event.seq === undefined || event.seq === null ? undefined : Number(event.seq),
+    hash: event.hash ?? undefined,
     type: event.type,
     outcome: event.outcome,
     actor: event.actor,

@@ -14,7 +14,7 @@ export class AuditQueryService {
   async list(query: ListAuditEventsQuery): Promise<AuditEventView[]> {
     const builder = this.events
       .createQueryBuilder('e')
-      .orderBy('e.id', 'DESC')
+      .orderBy('e.seq', 'DESC')
       .limit(query.limit ?? 100);
     if (query.type) builder.andWhere('e.type = :type', { type: query.type });
     if (query.outcome) builder.andWhere('e.outcome = :outcome', { outcome: query.outcome });
@@ -27,15 +27,16 @@ export class AuditQueryService {
    * however many there are.
    */
   async *export(query: ExportAuditEventsQuery): AsyncGenerator<AuditEventView> {
-    let afterId = '0';
+    // In chain order (seq), so a collector can check each event's hash against the one before.
+    let afterSeq = '0';
     for (;;) {
-      const builder = this.events.createQueryBuilder('e').where('e.id > :afterId', { afterId }).orderBy('e.id', 'ASC').limit(EXPORT_BATCH);
+      const builder = this.events.createQueryBuilder('e').where('e.seq > :afterSeq', { afterSeq }).orderBy('e.seq', 'ASC').limit(EXPORT_BATCH);
       if (query.since) builder.andWhere('e.created_at >= :since', { since: new Date(query.since) });
       if (query.until) builder.andWhere('e.created_at < :until', { until: new Date(query.until) });
       const batch = await builder.getMany();
       for (const event of batch) yield toAuditEventView(event);
       if (batch.length < EXPORT_BATCH) return;
-      afterId = String(batch[batch.length - 1].id);
+      afterSeq = String(batch[batch.length - 1].seq);
     }
   }
 }

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
-import type { Repository } from 'typeorm';
 import type { ClientInfo } from '../common/client-info';
 import type { EventBus } from '../database/event-bus';
+import type { AuditChainRepository } from './audit-chain.repository';
 import type { AuditEvent } from './audit-event.entity';
 import { AuditRecorder, sanitizeAuditText } from './audit-recorder';
 import { FAILURES_SUPPRESSED, FailureFloodLimiter } from './failure-flood-limiter';
@@ -9,13 +9,14 @@ import { FAILURES_SUPPRESSED, FailureFloodLimiter } from './failure-flood-limite
 /** Keeps what is saved, with ids, as the database would, and takes a turn of the event loop to answer. */
 class FakeEvents {
   readonly saved: AuditEvent[] = [];
-  create(fields: Partial<AuditEvent>): AuditEvent {
-    return { ...fields } as AuditEvent;
-  }
-  async save(batch: AuditEvent[]): Promise<AuditEvent[]> {
+  async append(batch: AuditEvent[]): Promise<AuditEvent[]> {
     await new Promise((resolve) => setImmediate(resolve));
-    const rows = batch.map((event) => ({ ...event, id: String(this.saved.length + 1) }));
-    for (const row of rows) this.saved.push(row);
+    const rows: AuditEvent[] = [];
+    for (const event of batch) {
+      const row = { ...event, id: String(this.saved.length + 1), seq: String(this.saved.length + 1), hash: 'h' };
+      this.saved.push(row);
+      rows.push(row);
+    }
     return rows;
   }
 }
@@ -37,7 +38,7 @@ describe('AuditRecorder', () => {
     logged = [];
     jest.spyOn(Logger.prototype, 'log').mockImplementation((message: unknown) => void logged.push(message));
     const bus = { publish: (event: unknown) => Promise.resolve(void published.push(event)) } as unknown as EventBus;
-    recorder = new AuditRecorder(events as unknown as Repository<AuditEvent>, bus, new FailureFloodLimiter({ clock: () => Date.now() }));
+    recorder = new AuditRecorder(events as unknown as AuditChainRepository, bus, new FailureFloodLimiter({ clock: () => Date.now() }));
     recorder.onModuleInit();
   });
 

@@ -3,10 +3,11 @@ import { Controller, Get, Logger, Query, Req, Res } from '@nestjs/common';
 import { ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { sendError } from '../common/http-exception.filter';
-import { RequirePermissions } from '../access/access.decorators';
+import { RequirePermissions, RequireStepUp } from '../access/access.decorators';
 import type { AuditEventView } from './audit-event.view';
 import { AuditQueryService } from './audit-query.service';
-import { ExportAuditEventsQuery, ListAuditEventsQuery } from './audit.dto';
+import { ExportAuditEventsQuery, ListAuditEventsQuery, VerifyAuditQuery } from './audit.dto';
+import { AuditVerifier, VerifyResult } from './audit-verifier';
 
 @ApiTags('audit')
 @Controller('audit/events')
@@ -24,6 +25,7 @@ export class AuditController {
   /** NDJSON for SIEM collectors, written with backpressure. */
   @Get('export')
   @RequirePermissions('audit:read')
+  @RequireStepUp()
   @ApiProduces('application/x-ndjson')
   async export(@Query() query: ExportAuditEventsQuery, @Req() req: Request, @Res() res: Response): Promise<void> {
     res.status(200).type('application/x-ndjson');
@@ -42,5 +44,18 @@ export class AuditController {
         sendError(error, req, res, this.logger);
       }
     }
+  }
+}
+
+@ApiTags('audit')
+@Controller('audit')
+export class AuditVerifyController {
+  constructor(private readonly verifier: AuditVerifier) {}
+
+  /** Recomputes the hash chain from the stored events (README, "Audit"). */
+  @Get('verify')
+  @RequirePermissions('audit:read')
+  verify(@Query() query: VerifyAuditQuery): Promise<VerifyResult> {
+    return this.verifier.verify(query.from_seq);
   }
 }

@@ -45,3 +45,13 @@ export class ExportAuditEventsQuery {
   @IsTimestamp()
   until?: string;
 }
+
+export class VerifyAuditQuery {
+  @ApiPropertyOptional({ minimum: 1, description: 'check from this seq on (trusting the hash of the event before it); default: the oldest kept event' })
+  @OptionalField()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(Number.MAX_SAFE_INTEGER)
+  from_seq?: number;
+}

@@ -77,6 +77,7 @@ describe('loadConfig', () => {
         logLevel: 'info',
         metricsPort: 9464,
         metricsHost: '127.0.0.1',
+        auditRetentionDays: 0,
       });
       expect(warnings).toEqual([]);
     });
@@ -111,6 +112,7 @@ describe('loadConfig', () => {
         LOG_LEVEL: 'DEBUG',
         METRICS_PORT: '9100',
         METRICS_HOST: '0.0.0.0',
+        AUDIT_RETENTION_DAYS: '90',
       });
 
       expect(config).toEqual({
@@ -137,6 +139,7 @@ describe('loadConfig', () => {
         logLevel: 'debug',
         metricsPort: 9100,
         metricsHost: '0.0.0.0',
+        auditRetentionDays: 90,
       });
     });
   });

@@ -28,6 +28,8 @@ export class AppConfig {
   logLevel: string;
   metricsPort: number;
   metricsHost: string;
+  /** Audit events older than this many days are deleted (0: kept forever); README "Audit". */
+  auditRetentionDays: number;
 }
 
 export class ConfigError extends Error {}
@@ -157,6 +159,7 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
   config.sessionIdleSeconds = Math.round(read.nonNegativeNumber('SESSION_IDLE_MINUTES', 0) * 60);
   config.apiKeyCacheTtlSeconds = read.integer('API_KEY_CACHE_TTL_SECONDS', 30, 0, 86400);
   config.apiKeyCacheMaxEntries = read.integer('API_KEY_CACHE_MAX_ENTRIES', 10000, 1, 10_000_000);
+  config.auditRetentionDays = read.integer('AUDIT_RETENTION_DAYS', 0, 0, 36500);
   config.allowedOrigins = parseOrigins(read.string('ALLOWED_ORIGINS'), config.port, read.errors);
   config.cookieSecure = read.boolean('COOKIE_SECURE', config.isProduction);
   config.trustProxy = parseTrustProxy(read.string('TRUST_PROXY'));

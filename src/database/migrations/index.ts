@@ -6,6 +6,7 @@ import { AddAuditRequestId1764370000004 } from './1764370000004-AddAuditRequestI
 import { AccessRemovalIsFinal1764370000005 } from './1764370000005-AccessRemovalIsFinal';
 import { CreateSessions1764370000006 } from './1764370000006-CreateSessions';
 import { ApiKeyControls1764370000007 } from './1764370000007-ApiKeyControls';
+import { AuditChain1764370000008 } from './1764370000008-AuditChain';
 
 /** Every migration, in order; the app runs them at start-up. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   AccessRemovalIsFinal1764370000005,
   CreateSessions1764370000006,
   ApiKeyControls1764370000007,
+  AuditChain1764370000008,
 ];
