@@ -17,3 +17,19 @@ export const RequirePermissions = (...permissions: Permission[]) =>
 export const CurrentPrincipal = createParamDecorator((_data: unknown, context: ExecutionContext): Principal => {
   return context.switchToHttp().getRequest<{ principal: Principal }>().principal;
 });
+
+export const REQUIRE_STEP_UP = 'aurora:step-up';
+export const OPEN_DURING_MFA_ENROLMENT = 'aurora:open-during-mfa-enrolment';
+
+/**
+ * A sensitive route: a person with a second factor must have verified one in this session within
+ * STEP_UP_MAX_AGE_SECONDS (else 403 step_up_required). API keys and people without a factor are
+ * not asked.
+ */
+export const RequireStepUp = () => SetMetadata(REQUIRE_STEP_UP, true);
+
+/**
+ * A route that a person who must enrol a second factor (MFA_REQUIRED_ROLES) and has none may still
+ * call: what enrolling needs, seeing and ending one's sessions, signing out.
+ */
+export const OpenDuringMfaEnrolment = () => SetMetadata(OPEN_DURING_MFA_ENROLMENT, true);

@@ -17,6 +17,8 @@ export interface Principal {
   userId?: string;
   /** Users: the session the token belongs to (its `sid`). */
   sessionId?: string;
+  /** Users: when a second factor was last verified in that session (epoch ms), for step-up. */
+  stepUpAt?: number;
   /** Keys: the record's id and label, and when the key (or a rotated-out secret) stops working. */
   keyId?: string;
   keyPrefix?: string;

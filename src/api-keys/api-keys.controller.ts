@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, Header, HttpCode, Param, Patch, Post, Query, Req } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { CurrentPrincipal, RequirePermissions } from '../access/access.decorators';
+import { CurrentPrincipal, RequirePermissions, RequireStepUp } from '../access/access.decorators';
 import type { Principal } from '../access/principal';
 import { clientInfo } from '../common/client-info';
 import { UuidParamPipe } from '../common/uuid-param.pipe';
@@ -19,6 +19,7 @@ export class ApiKeysController {
 
   @Post()
   @RequirePermissions('users:manage')
+  @RequireStepUp()
   @Header('Cache-Control', 'no-store')
   create(@Body() dto: CreateApiKeyDto, @CurrentPrincipal() principal: Principal, @Req() req: Request): Promise<IssuedApiKeyView> {
     return this.apiKeys.create(dto, principal, clientInfo(req));
@@ -32,6 +33,7 @@ export class ApiKeysController {
 
   @Post(':id/rotate')
   @RequirePermissions('users:manage')
+  @RequireStepUp()
   @Header('Cache-Control', 'no-store')
   rotate(
     @Param('id', UuidParamPipe) id: string,
@@ -44,6 +46,7 @@ export class ApiKeysController {
 
   @Patch(':id')
   @RequirePermissions('users:manage')
+  @RequireStepUp()
   update(
     @Param('id', UuidParamPipe) id: string,
     @Body() dto: UpdateApiKeyDto,
@@ -61,6 +64,7 @@ export class ApiKeysController {
 
   @Delete(':id')
   @RequirePermissions('users:manage')
+  @RequireStepUp()
   @HttpCode(204)
   revoke(@Param('id', UuidParamPipe) id: string, @CurrentPrincipal() principal: Principal, @Req() req: Request): Promise<void> {
     return this.apiKeys.revoke(id, principal, clientInfo(req));

@@ -3,7 +3,7 @@ import { Controller, Get, Logger, Query, Req, Res } from '@nestjs/common';
 import { ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { sendError } from '../common/http-exception.filter';
-import { RequirePermissions } from '../access/access.decorators';
+import { RequirePermissions, RequireStepUp } from '../access/access.decorators';
 import type { AuditEventView } from './audit-event.view';
 import { AuditQueryService } from './audit-query.service';
 import { ExportAuditEventsQuery, ListAuditEventsQuery, VerifyAuditQuery } from './audit.dto';
@@ -25,6 +25,7 @@ export class AuditController {
   /** NDJSON for SIEM collectors, written with backpressure. */
   @Get('export')
   @RequirePermissions('audit:read')
+  @RequireStepUp()
   @ApiProduces('application/x-ndjson')
   async export(@Query() query: ExportAuditEventsQuery, @Req() req: Request, @Res() res: Response): Promise<void> {
     res.status(200).type('application/x-ndjson');

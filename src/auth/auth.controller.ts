@@ -3,7 +3,8 @@ import { ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { clientInfo } from '../common/client-info';
 import { AuthCookie } from './auth-cookie';
-import { CurrentPrincipal, Public, RequirePermissions } from '../access/access.decorators';
+import { CurrentPrincipal, OpenDuringMfaEnrolment, Public, RequirePermissions } from '../access/access.decorators';
+import type { MfaChallengeView } from '../mfa/mfa.dto';
 import { LoginDto, MeView } from './auth.dto';
 import { AuthService, IssuedToken } from './auth.service';
 import { GuessLimited } from '../access/guess-limit';
@@ -25,14 +26,16 @@ export class AuthController {
   @HttpCode(200)
   // A token response must never be kept by a browser or proxy cache (RFC 6749 §5.1).
   @Header('Cache-Control', 'no-store')
-  async login(@Body() dto: LoginDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<IssuedToken> {
+  async login(@Body() dto: LoginDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<IssuedToken | MfaChallengeView> {
     const issued = await this.auth.login(dto.username, dto.password, clientInfo(req));
-    this.cookie.set(res, issued.access_token, issued.expires_in);
+    // A second factor is still to come: no token, so no cookie.
+    if ('access_token' in issued) this.cookie.set(res, issued.access_token, issued.expires_in);
     return issued;
   }
 
   @Post('logout')
   @RequirePermissions()
+  @OpenDuringMfaEnrolment()
   @HttpCode(204)
   async logout(@CurrentPrincipal() principal: Principal, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<void> {
     await this.auth.logout(principal, clientInfo(req));
@@ -41,6 +44,7 @@ export class AuthController {
 
   @Get('me')
   @RequirePermissions()
+  @OpenDuringMfaEnrolment()
   me(@CurrentPrincipal() principal: Principal): MeView {
     const view: MeView = {
       sub: principal.sub,

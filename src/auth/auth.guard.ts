@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
-import { IS_PUBLIC, REQUIRED_PERMISSIONS } from '../access/access.decorators';
+import { IS_PUBLIC, OPEN_DURING_MFA_ENROLMENT, REQUIRE_STEP_UP, REQUIRED_PERMISSIONS } from '../access/access.decorators';
 import type { Permission } from '../access/permissions';
 import type { Principal } from '../access/principal';
 import { Authenticator, AuthRoute, httpCarrier } from './authenticator';
@@ -37,6 +37,8 @@ export class AuthGuard implements CanActivate {
       rule = {
         isPublic: this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets) === true,
         permissions: this.reflector.getAllAndOverride<Permission[] | undefined>(REQUIRED_PERMISSIONS, targets),
+        stepUp: this.reflector.getAllAndOverride<boolean>(REQUIRE_STEP_UP, targets) === true,
+        openDuringEnrolment: this.reflector.getAllAndOverride<boolean>(OPEN_DURING_MFA_ENROLMENT, targets) === true,
       };
       byHandler.set(handler, rule);
     }

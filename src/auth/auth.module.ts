@@ -10,6 +10,8 @@ import { AuditModule } from '../audit/audit.module';
 import { AppConfig } from '../config/app-config';
 import { RedisConnection } from '../common/redis.provider';
 import { SessionsModule } from '../sessions/sessions.module';
+import { MfaModule } from '../mfa/mfa.module';
+import { MfaSignInController } from './mfa-sign-in.controller';
 import { UsersModule } from '../users/users.module';
 import { User } from '../users/user.entity';
 import { ApiKeyStrategy } from './api-key.strategy';
@@ -36,6 +38,7 @@ const MINUTE_MS = 60_000;
   imports: [
     TypeOrmModule.forFeature([User]),
     SessionsModule,
+    MfaModule,
     AuditModule,
     UsersModule,
     ApiKeysModule,
@@ -52,7 +55,7 @@ const MINUTE_MS = 60_000;
       }),
     }),
   ],
-  controllers: [AuthController, PasswordChangeController],
+  controllers: [AuthController, MfaSignInController, PasswordChangeController],
   providers: [
     TokenService,
     UserRegistry,

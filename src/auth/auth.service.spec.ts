@@ -10,9 +10,12 @@ import type { SessionsService } from '../sessions/sessions.service';
 import type { PasswordHasher } from '../users/password-hasher';
 import { User } from '../users/user.entity';
 import type { UsersService } from '../users/users.service';
-import { AuthService } from './auth.service';
+import { AuthService, type IssuedToken } from './auth.service';
+import type { MfaChallengeView } from '../mfa/mfa.dto';
 import type { LoginFailureCounter } from './login-failure-counter';
 import { PasswordGuessLimiter } from './password-guess-limiter';
+import type { PendingSignIns } from '../mfa/pending-sign-ins';
+import type { WebAuthnCeremonies } from '../mfa/webauthn-ceremonies';
 import { TokenService, type TokenClaims } from './token.service';
 import type { UserRegistry, UserState } from './user-registry';
 
@@ -94,6 +97,7 @@ describe(AuthService.name, () => {
   let users: { findByUsername: jest.Mock; findById: jest.Mock };
   let hasher: { verify: jest.Mock; verifyAgainstDummy: jest.Mock };
   let sessions: { create: jest.Mock; logout: jest.Mock; isStillLive: jest.Mock };
+  let pending: { methodsOf: jest.Mock; start: jest.Mock };
   let failures: FakeFailureCounter;
   let audited: AuditInput[];
   let metrics: { loginDuration: { startTimer: jest.Mock }; countAuthentication: jest.Mock; rateLimited: { inc: jest.Mock } };
@@ -127,6 +131,12 @@ describe(AuthService.name, () => {
     metrics = { loginDuration: { startTimer: jest.fn(() => stopTimer) }, countAuthentication: jest.fn(), rateLimited: { inc: jest.fn() } };
     tokens = new TokenService({ jwtSecret: 'test-secret-'.repeat(3), jwtExpirySeconds: LIFETIME_S } as AppConfig);
 
+    pending = {
+      methodsOf: jest.fn(() => Promise.resolve([] as MfaChallengeView['methods'])),
+      start: jest.fn((_userId: string, methods: MfaChallengeView['methods']) =>
+        Promise.resolve({ mfa_required: true, mfa_token: 'pending-token', methods, expires_in: 300 } satisfies MfaChallengeView),
+      ),
+    };
     sut = new AuthService(
       users as unknown as UsersService,
       hasher as unknown as PasswordHasher,
@@ -136,12 +146,19 @@ describe(AuthService.name, () => {
       new PasswordGuessLimiter(failures as unknown as LoginFailureCounter),
       { record: jest.fn((input: AuditInput) => void audited.push(input)) } as unknown as AuditRecorder,
       metrics as unknown as MetricsService,
+      pending as unknown as PendingSignIns,
+      {} as unknown as WebAuthnCeremonies,
     );
   });
 
   afterEach(() => {
     jest.restoreAllMocks();
   });
+
+  function accessTokenOf(issued: IssuedToken | MfaChallengeView): string {
+    if (!('access_token' in issued)) throw new Error('expected a token, got a second-factor challenge');
+    return issued.access_token;
+  }
 
   function claimsOf(accessToken: string): TokenClaims {
     const verified = tokens.verify(accessToken);
@@ -150,11 +167,28 @@ describe(AuthService.name, () => {
   }
 
   describe('login', () => {
+    it('answers a user with a second factor with an mfa_token for the second step, and makes no session yet', async () => {
+      pending.methodsOf.mockResolvedValue(['totp', 'recovery']);
+
+      const answer = await sut.login('alice', PASSWORD, CLIENT);
+
+      expect(answer).toEqual({ mfa_required: true, mfa_token: 'pending-token', methods: ['totp', 'recovery'], expires_in: 300 });
+      expect(pending.start).toHaveBeenCalledWith('id-alice', ['totp', 'recovery']);
+      expect(sessions.create).not.toHaveBeenCalled();
+    });
+
+    it('never asks for a second factor after a wrong password', async () => {
+      pending.methodsOf.mockResolvedValue(['totp']);
+
+      await expect(sut.login('alice', 'wrong password', CLIENT)).rejects.toBeInstanceOf(UnauthorizedException);
+      expect(pending.start).not.toHaveBeenCalled();
+    });
+
     it('issues a bearer token for the user, tied to the account and to a new session', async () => {
       const issued = await sut.login('alice', PASSWORD, CLIENT);
 
       expect(issued).toEqual({ access_token: expect.any(String) as unknown, token_type: 'bearer', expires_in: LIFETIME_S });
-      const claims = claimsOf(issued.access_token);
+      const claims = claimsOf(accessTokenOf(issued));
       expect(claims).toMatchObject({ sub: 'alice', role: 'analyst', uid: 'id-alice', iat: NOW_S, exp: NOW_S + LIFETIME_S });
       expect(sessions.create).toHaveBeenCalledWith('id-alice', new Date((NOW_S + LIFETIME_S) * 1000), CLIENT, ['pwd']);
       expect(claims.sid).toBe((await (sessions.create.mock.results[0].value as Promise<{ id: string }>)).id);
@@ -224,7 +258,7 @@ describe(AuthService.name, () => {
     it('issues for the newer state when the role changed between the password check and issuing', async () => {
       current = aUser({ role: 'viewer', version: 2, tokensValidAfter: NOW_S - 1 });
 
-      const claims = claimsOf((await sut.login('alice', PASSWORD, CLIENT)).access_token);
+      const claims = claimsOf(accessTokenOf(await sut.login('alice', PASSWORD, CLIENT)));
 
       expect(claims.role).toBe('viewer');
       expect(claims.iat).toBeGreaterThanOrEqual(NOW_S - 1);

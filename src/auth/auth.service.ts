@@ -9,6 +9,10 @@ import { UsersService } from '../users/users.service';
 import type { AuthMethodUsed } from '../sessions/session.entity';
 import { SessionsService } from '../sessions/sessions.service';
 import { PasswordGuessLimiter } from './password-guess-limiter';
+import type { MfaChallengeView } from '../mfa/mfa.dto';
+import { PendingSignIns } from '../mfa/pending-sign-ins';
+import { WebAuthnCeremonies } from '../mfa/webauthn-ceremonies';
+import type { SecondFactorProof } from '../mfa/second-factor-check';
 import type { Principal } from '../access/principal';
 import { UserRegistry } from './user-registry';
 import { TokenService } from './token.service';
@@ -34,13 +38,15 @@ export class AuthService {
     private readonly guesses: PasswordGuessLimiter,
     private readonly audit: AuditRecorder,
     private readonly metrics: MetricsService,
+    private readonly pending: PendingSignIns,
+    private readonly webauthn: WebAuthnCeremonies,
   ) {}
 
   /**
    * Unknown users are verified against a dummy hash and disabled users are verified too, so the
    * answer and the time it takes are the same whichever was wrong.
    */
-  async login(username: string, password: string, client: ClientInfo): Promise<IssuedToken> {
+  async login(username: string, password: string, client: ClientInfo): Promise<IssuedToken | MfaChallengeView> {
     const stopTimer = this.metrics.loginDuration.startTimer();
     try {
       const issued = await this.attemptLogin(username, password, client);
@@ -51,7 +57,7 @@ export class AuthService {
     }
   }
 
-  private async attemptLogin(username: string, password: string, client: ClientInfo): Promise<IssuedToken> {
+  private async attemptLogin(username: string, password: string, client: ClientInfo): Promise<IssuedToken | MfaChallengeView> {
     const fail = (reason: string) => {
       this.audit.record({ type: 'auth.login', outcome: 'failure', actor: username, reason, client });
       this.metrics.countAuthentication('login', 'failure', reason);
@@ -72,6 +78,12 @@ export class AuthService {
     if (!found || !right || found.disabled) {
       fail(!found ? 'unknown_user' : !right ? 'wrong_password' : 'user_disabled');
       throw new UnauthorizedException(INVALID_LOGIN);
+    }
+    // A user with a second factor gets no session yet: an mfa_token for the second step.
+    const methods = await this.pending.methodsOf(found.id);
+    if (methods.length > 0) {
+      this.audit.record({ type: 'auth.login', outcome: 'success', actor: found.username, reason: 'password verified; second factor required', client });
+      return this.pending.start(found.id, methods);
     }
     const issued = await this.signIn(found, client, ['pwd']);
     if (!issued) {
@@ -130,6 +142,53 @@ export class AuthService {
     const waitMs = tokensValidAfter * 1000 - Date.now();
     if (waitMs > 0) await sleep(waitMs);
     return Math.max(Math.floor(Date.now() / 1000), tokensValidAfter);
+  }
+
+  /**
+   * The second step of a sign-in: the second factor for an mfa_token, then a session whose
+   * auth_methods say both (["pwd", "otp"], ["pwd", "recovery"], ["pwd", "webauthn"]).
+   */
+  async finishMfaSignIn(mfaToken: string, proof: SecondFactorProof, client: ClientInfo): Promise<IssuedToken> {
+    const { user, method } = await this.pending.finish(mfaToken, proof, client);
+    const issued = await this.signIn(user, client, ['pwd', method]);
+    if (!issued) {
+      this.audit.record({ type: 'auth.login', outcome: 'failure', actor: user.username, reason: 'user_disabled', client });
+      throw new UnauthorizedException(INVALID_LOGIN);
+    }
+    this.audit.record({ type: 'auth.login', outcome: 'success', actor: user.username, reason: `second factor: ${method}`, client });
+    return issued;
+  }
+
+  /** A single-use WebAuthn challenge for the second step of a pending sign-in. */
+  mfaWebAuthnOptions(mfaToken: string): Promise<unknown> {
+    return this.pending.webauthnOptions(mfaToken);
+  }
+
+  /** A single-use challenge for signing in with a passkey alone (any discoverable credential). */
+  passkeyOptions(): Promise<unknown> {
+    return this.webauthn.passkeyOptions();
+  }
+
+  /**
+   * Sign-in with a passkey alone: the assertion names its credential and so its user; a passkey is
+   * possession and (user verification) a PIN or biometric at once, so the session counts as
+   * stepped up. Any failure is the same 401.
+   */
+  async passkeySignIn(response: Record<string, unknown>, client: ClientInfo): Promise<IssuedToken> {
+    const fail = (reason: string, actor: string | null = null): never => {
+      this.audit.record({ type: 'auth.login', outcome: 'failure', actor, reason: `passkey: ${reason}`, client });
+      this.metrics.countAuthentication('passkey', 'failure', reason);
+      throw new UnauthorizedException('the passkey was not accepted; try again or sign in with your password');
+    };
+    const verdict = await this.webauthn.verifyPasskey(response);
+    if (!verdict.ok) return fail(verdict.reason);
+    const user = await this.users.findById(verdict.userId);
+    if (!user || user.disabled) return fail('user_disabled', user?.username ?? null);
+    const issued = await this.signIn(user, client, ['webauthn']);
+    if (!issued) return fail('user_disabled', user.username);
+    this.metrics.countAuthentication('passkey', 'success');
+    this.audit.record({ type: 'auth.login', outcome: 'success', actor: user.username, reason: 'passkey', client });
+    return issued;
   }
 
   /** Ends the current session: its tokens are refused here at once and on every instance within a second. */

@@ -5,6 +5,7 @@ import type { AuditInput, AuditRecorder } from '../audit/audit-recorder';
 import type { AppConfig } from '../config/app-config';
 import type { MetricsService } from '../metrics/metrics.service';
 import { CREDENTIAL_STORE_DOWN_MESSAGE } from './auth-refusal';
+import type { EnrolledUsers } from '../mfa/enrolled-users';
 import { Authenticator, type AuthCarrier, type AuthDecision } from './authenticator';
 import type { CredentialResolver } from './credential-resolver';
 import { OriginPolicy } from './origin-policy';
@@ -81,6 +82,8 @@ describe("Authenticator: a key's own controls (allowed_ips, rate_limit)", () => 
       metrics,
       controls as unknown as KeyControls,
       { record: (keyId: string, outcome: KeyUseOutcome, ip: string | null) => usage.push([keyId, outcome, ip]) } as unknown as KeyUsageRecorder,
+      { has: () => false } as unknown as EnrolledUsers,
+      { mfaRequiredRoles: [], stepUpMaxAgeSeconds: 300 } as unknown as AppConfig,
     );
   });
 

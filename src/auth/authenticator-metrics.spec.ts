@@ -5,6 +5,7 @@ import type { AuditInput, AuditRecorder } from '../audit/audit-recorder';
 import type { AppConfig } from '../config/app-config';
 import type { MetricsService } from '../metrics/metrics.service';
 import { INVALID_CREDENTIALS_MESSAGE, MISSING_CREDENTIALS_MESSAGE } from './auth-refusal';
+import type { EnrolledUsers } from '../mfa/enrolled-users';
 import { Authenticator, type AuthCarrier, type AuthDecision } from './authenticator';
 import type { CredentialResolver } from './credential-resolver';
 import { OriginPolicy } from './origin-policy';
@@ -44,6 +45,8 @@ describe('Authenticator: what it counts and records', () => {
       { countAuthentication: (m: string, o: string, r?: string) => counted.push([m, o, r]) } as unknown as MetricsService,
       { ipAllowed: () => true } as unknown as KeyControls,
       { record: () => undefined } as unknown as KeyUsageRecorder,
+      { has: () => false } as unknown as EnrolledUsers,
+      { mfaRequiredRoles: [], stepUpMaxAgeSeconds: 300 } as unknown as AppConfig,
     );
   });
 
@@ -121,6 +124,8 @@ describe('Authenticator: what it counts and records', () => {
       { countAuthentication: () => undefined } as unknown as MetricsService,
       { ipAllowed: () => (asked++, false) } as unknown as KeyControls,
       { record: () => undefined } as unknown as KeyUsageRecorder,
+      { has: () => false } as unknown as EnrolledUsers,
+      { mfaRequiredRoles: [], stepUpMaxAgeSeconds: 300 } as unknown as AppConfig,
     );
     answer = { ok: true, principal: person('bearer') };
     expect((await authenticator.authenticate(carrier(), { permissions: [] })).ok).toBe(true);

@@ -4,6 +4,7 @@ import type { KeyUsageRecorder } from '../api-keys/key-usage-recorder';
 import type { AuditInput, AuditRecorder } from '../audit/audit-recorder';
 import type { AppConfig } from '../config/app-config';
 import type { MetricsService } from '../metrics/metrics.service';
+import type { EnrolledUsers } from '../mfa/enrolled-users';
 import { AuthRefusal } from './auth-refusal';
 import { AuthCarrier, Authenticator } from './authenticator';
 import type { CredentialCarrier, CredentialResolver } from './credential-resolver';
@@ -53,7 +54,9 @@ describe('Authenticator: the one decision for HTTP and WebSocket', () => {
       count: () => Promise.resolve({ allowed: true, limit: 1, remaining: 0, resetSeconds: 1 }),
     } as unknown as KeyControls;
     const keyUsage = { record: () => undefined } as unknown as KeyUsageRecorder;
-    authenticator = new Authenticator(resolver as unknown as CredentialResolver, origins, audit, metricsService, keyControls, keyUsage);
+    const noFactors = { has: () => false } as unknown as EnrolledUsers;
+    const mfaConfig = { mfaRequiredRoles: [], stepUpMaxAgeSeconds: 300 } as unknown as AppConfig;
+    authenticator = new Authenticator(resolver as unknown as CredentialResolver, origins, audit, metricsService, keyControls, keyUsage, noFactors, mfaConfig);
   });
 
   it('lets a caller with every required permission through, counted as a success', async () => {

@@ -9,6 +9,8 @@ import { clientInfo, type ClientInfo } from '../common/client-info';
 import { KeyControls } from '../api-keys/key-controls';
 import { KeyUsageRecorder, type KeyUseOutcome } from '../api-keys/key-usage-recorder';
 import { MetricsService } from '../metrics/metrics.service';
+import { AppConfig } from '../config/app-config';
+import { EnrolledUsers } from '../mfa/enrolled-users';
 import {
   AuthRefusal,
   CLOSED_BY_DEFAULT_MESSAGE,
@@ -34,6 +36,10 @@ export interface AuthCarrier {
 /** What a route (or a socket path) requires: these permissions, or, when undefined, nobody (closed by default). */
 export interface AuthRoute {
   permissions: readonly Permission[] | undefined;
+  /** @RequireStepUp(): a person with a second factor must have verified one in this session lately. */
+  stepUp?: boolean;
+  /** @OpenDuringMfaEnrolment(): open to a person who must enrol a second factor and has none yet. */
+  openDuringEnrolment?: boolean;
 }
 
 /** Any authenticated caller: what `@RequirePermissions()` with no arguments asks for. */
@@ -48,6 +54,9 @@ export function httpCarrier(request: Request): AuthCarrier {
 export type AuthDecision = { ok: true; principal: Principal; headers?: Record<string, string> } | { ok: false; refusal: AuthRefusal };
 
 type Failure = Extract<AuthResult, { ok: false }>;
+
+/** Refusals for want of a second factor: their own metric reason (a fixed set). */
+const SECOND_FACTOR_REFUSALS: ReadonlySet<string> = new Set(['mfa_enrolment_required', 'step_up_required']);
 
 /**
  * Who is calling, and may they: the one decision for HTTP routes and WebSocket handshakes. The
@@ -65,7 +74,15 @@ export class Authenticator {
     private readonly metrics: MetricsService,
     private readonly keyControls: KeyControls,
     private readonly keyUsage: KeyUsageRecorder,
-  ) {}
+    private readonly enrolled: EnrolledUsers,
+    config: AppConfig,
+  ) {
+    this.mfaRequiredRoles = new Set(config.mfaRequiredRoles);
+    this.stepUpMaxAgeMs = config.stepUpMaxAgeSeconds * 1000;
+  }
+
+  private readonly mfaRequiredRoles: ReadonlySet<string>;
+  private readonly stepUpMaxAgeMs: number;
 
   async authenticate(carrier: AuthCarrier, route: AuthRoute): Promise<AuthDecision> {
     const result = await this.resolver.resolve({
@@ -145,14 +162,37 @@ export class Authenticator {
       this.recordRefusal('auth.forbidden', principal, 'route closed by default', carrier);
       return { ok: false, refusal: new AuthRefusal(403, CLOSED_BY_DEFAULT_MESSAGE) };
     }
+    // A person who must enrol a second factor and has none may only enrol (and see their sessions, sign out).
+    if (principal.kind === 'user' && !route.openDuringEnrolment && this.mfaRequiredRoles.has(principal.role) && !this.enrolled.has(principal.userId!)) {
+      this.recordRefusal('auth.forbidden', principal, 'mfa_enrolment_required', carrier);
+      return {
+        ok: false,
+        refusal: new AuthRefusal(403, 'your role requires a second factor: enrol one at /api/v1/auth/mfa first', { error: 'mfa_enrolment_required' }),
+      };
+    }
     if (!hasAll(principal.permissions, route.permissions)) {
       const missing = route.permissions.filter((p) => !principal.permissions.includes(p)).join(', ');
       // Refused access is recorded: a SOC wants to see probing.
       this.recordRefusal('auth.forbidden', principal, `missing permission ${missing}`, carrier);
       return { ok: false, refusal: new AuthRefusal(403, `missing permission: ${missing}`) };
     }
+    if (route.stepUp && this.needsStepUp(principal)) {
+      this.recordRefusal('auth.forbidden', principal, 'step_up_required', carrier);
+      return {
+        ok: false,
+        refusal: new AuthRefusal(403, 'this action needs a second factor verified lately: POST /api/v1/auth/step-up, then retry', {
+          error: 'step_up_required',
+        }),
+      };
+    }
     this.metrics.countAuthentication(methodLabel(carrier, principal.source), 'success');
     return { ok: true, principal };
+  }
+
+  /** A person with a second factor who has not verified one in this session within STEP_UP_MAX_AGE_SECONDS; never a key. */
+  private needsStepUp(principal: Principal): boolean {
+    if (principal.kind !== 'user' || !this.enrolled.has(principal.userId!)) return false;
+    return principal.stepUpAt === undefined || Date.now() - principal.stepUpAt > this.stepUpMaxAgeMs;
   }
 
   private refuseCredential(failure: Failure, carrier: AuthCarrier): AuthRefusal {
@@ -168,7 +208,8 @@ export class Authenticator {
   }
 
   private recordRefusal(type: string, principal: Principal, reason: string, carrier: AuthCarrier): void {
-    this.metrics.countAuthentication(methodLabel(carrier, principal.source), 'failure', type === 'auth.cross_site' ? 'foreign_origin' : 'forbidden');
+    const label = type === 'auth.cross_site' ? 'foreign_origin' : SECOND_FACTOR_REFUSALS.has(reason) ? reason : 'forbidden';
+    this.metrics.countAuthentication(methodLabel(carrier, principal.source), 'failure', label);
     this.audit.record({ type, outcome: 'failure', actor: principal.sub, reason, client: carrier.client });
   }
 }

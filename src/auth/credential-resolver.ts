@@ -99,6 +99,7 @@ export class CredentialResolver {
         tokenExpiresAt: claims.exp,
         userId: state.userId,
         sessionId: claims.sid,
+        ...(session.live && session.stepUpAt ? { stepUpAt: session.stepUpAt } : {}),
       },
     };
   }

@@ -47,6 +47,19 @@ describe('loadConfig', () => {
       expect(refusal({ JWT_SECRET_KEY: SECRET, SESSION_IDLE_MINUTES: '-1' })).toMatch(/SESSION_IDLE_MINUTES/);
       expect(refusal({ JWT_SECRET_KEY: SECRET, SESSION_IDLE_MINUTES: 'ten' })).toMatch(/SESSION_IDLE_MINUTES/);
     });
+
+    it('refuses unknown roles in MFA_REQUIRED_ROLES, a step-up age out of range, a short MFA_ENCRYPTION_KEY and an RP id that is not a host', () => {
+      expect(refusal({ JWT_SECRET_KEY: SECRET, MFA_REQUIRED_ROLES: 'admin,root' })).toMatch(/MFA_REQUIRED_ROLES names unknown roles: root/);
+      expect(refusal({ JWT_SECRET_KEY: SECRET, STEP_UP_MAX_AGE_SECONDS: '0' })).toMatch(/STEP_UP_MAX_AGE_SECONDS/);
+      expect(refusal({ JWT_SECRET_KEY: SECRET, MFA_ENCRYPTION_KEY: 'short' })).toMatch(/MFA_ENCRYPTION_KEY must be at least 32/);
+      expect(refusal({ JWT_SECRET_KEY: SECRET, WEBAUTHN_RP_ID: 'https://soc.example.com' })).toMatch(/WEBAUTHN_RP_ID/);
+    });
+
+    it('takes the WebAuthn relying party id from the first allowed origin by default', () => {
+      expect(loadConfig({ JWT_SECRET_KEY: SECRET, ALLOWED_ORIGINS: 'https://soc.example.com:8443,https://b.example' }).config.webauthnRpId).toBe(
+        'soc.example.com',
+      );
+    });
   });
 
   describe('defaults', () => {
@@ -78,6 +91,11 @@ describe('loadConfig', () => {
         metricsPort: 9464,
         metricsHost: '127.0.0.1',
         auditRetentionDays: 0,
+        mfaRequiredRoles: [],
+        stepUpMaxAgeSeconds: 300,
+        mfaEncryptionKey: undefined,
+        webauthnRpId: 'localhost',
+        webauthnRpName: 'AuroraSOC',
       });
       expect(warnings).toEqual([]);
     });
@@ -113,6 +131,11 @@ describe('loadConfig', () => {
         METRICS_PORT: '9100',
         METRICS_HOST: '0.0.0.0',
         AUDIT_RETENTION_DAYS: '90',
+        MFA_REQUIRED_ROLES: 'admin, operator',
+        STEP_UP_MAX_AGE_SECONDS: '60',
+        MFA_ENCRYPTION_KEY: 'k'.repeat(40),
+        WEBAUTHN_RP_ID: 'SOC.example.com',
+        WEBAUTHN_RP_NAME: 'Example SOC',
       });
 
       expect(config).toEqual({
@@ -140,6 +163,11 @@ describe('loadConfig', () => {
         metricsPort: 9100,
         metricsHost: '0.0.0.0',
         auditRetentionDays: 90,
+        mfaRequiredRoles: ['admin', 'operator'],
+        stepUpMaxAgeSeconds: 60,
+        mfaEncryptionKey: 'k'.repeat(40),
+        webauthnRpId: 'soc.example.com',
+        webauthnRpName: 'Example SOC',
       });
     });
   });

@@ -1,6 +1,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isRole, type Role } from '../access/permissions';
 
 /** Every setting of the service, read and validated once at start-up (see docs/api.md). */
 export class AppConfig {
@@ -30,6 +31,14 @@ export class AppConfig {
   metricsHost: string;
   /** Audit events older than this many days are deleted (0: kept forever); README "Audit". */
   auditRetentionDays: number;
+  /** Roles whose users must enrol a second factor before they may do anything else. */
+  mfaRequiredRoles: Role[];
+  /** How long a second factor verified in a session counts for sensitive actions. */
+  stepUpMaxAgeSeconds: number;
+  /** Encrypts TOTP secrets at rest; unset: a key derived from JWT_SECRET_KEY (README "Second factors"). */
+  mfaEncryptionKey?: string;
+  webauthnRpId: string;
+  webauthnRpName: string;
 }
 
 export class ConfigError extends Error {}
@@ -117,6 +126,30 @@ function parseOrigins(raw: string | undefined, port: number, errors: string[]): 
   return origins;
 }
 
+function parseRoles(raw: string | undefined, errors: string[]): Role[] {
+  if (raw === undefined) return [];
+  const roles = raw
+    .split(',')
+    .map((role) => role.trim())
+    .filter(Boolean);
+  const unknown = roles.filter((role) => !isRole(role));
+  if (unknown.length > 0) errors.push(`MFA_REQUIRED_ROLES names unknown roles: ${unknown.join(', ')}`);
+  return [...new Set(roles.filter(isRole))];
+}
+
+/** The relying party id: a host name (no scheme, port or path); by default the first allowed origin's. */
+function parseRpId(raw: string | undefined, origins: string[], errors: string[]): string {
+  if (raw === undefined) {
+    try {
+      return new URL(origins[0]).hostname;
+    } catch {
+      return 'localhost';
+    }
+  }
+  if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(raw)) errors.push('WEBAUTHN_RP_ID must be a host name such as soc.example.com');
+  return raw.toLowerCase();
+}
+
 /**
  * Outside production, a missing secret is generated once and kept (mode 0600) in DATA_DIR so that
  * tokens survive a restart. Production never gets here: it must be configured.
@@ -178,6 +211,13 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
   if (!LOG_LEVELS.includes(config.logLevel)) read.errors.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
   config.metricsPort = read.integer('METRICS_PORT', 9464, 0, 65535);
   config.metricsHost = read.string('METRICS_HOST') ?? '127.0.0.1';
+  config.mfaRequiredRoles = parseRoles(read.string('MFA_REQUIRED_ROLES'), read.errors);
+  config.stepUpMaxAgeSeconds = read.integer('STEP_UP_MAX_AGE_SECONDS', 300, 1, 86400);
+  config.webauthnRpId = parseRpId(read.string('WEBAUTHN_RP_ID'), config.allowedOrigins, read.errors);
+  config.webauthnRpName = read.string('WEBAUTHN_RP_NAME') ?? 'AuroraSOC';
+  const mfaKey = read.string('MFA_ENCRYPTION_KEY');
+  if (mfaKey !== undefined && mfaKey.length < MIN_SECRET_LENGTH) read.errors.push(`MFA_ENCRYPTION_KEY must be at least ${MIN_SECRET_LENGTH} characters`);
+  config.mfaEncryptionKey = mfaKey;
 
   const secret = read.string('JWT_SECRET_KEY');
   if (secret !== undefined && secret.length < MIN_SECRET_LENGTH) {

@@ -16,6 +16,10 @@ export type BusEvent =
       deleted: boolean;
     }
   | { type: 'session.ended'; sessions: Array<{ id: string; expiresAt: number }> }
+  /** A second factor was verified in the session at `at` (epoch ms): step-up holds on every instance. */
+  | { type: 'session.stepped_up'; sessionId: string; at: number }
+  /** The user's second factors changed (enrolled or removed): instances read which they have now. */
+  | { type: 'mfa.changed'; userId: string }
   | { type: 'api_key.revoked'; keyId: string; keyHashes: string[] }
   | { type: 'api_key.changed'; keyId: string }
   | { type: 'alert.created' | 'alert.updated'; alertId: string; alert?: unknown }

@@ -1,6 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+/** The credential or factor an authentication attempt presented: the metric's `method` label. */
+export type AuthMetricMethod = 'jwt' | 'cookie' | 'api_key' | 'ws' | 'login' | 'totp' | 'recovery' | 'webauthn' | 'passkey';
+
 /**
  * The Prometheus registry of this process. Counters are incremented where things happen; gauges
  * read their value from the owning component when scraped.
@@ -11,7 +14,7 @@ export class MetricsService {
 
   readonly authAttempts = new Counter({
     name: 'aurora_auth_attempts_total',
-    help: 'Authentication attempts by method (jwt, cookie, api_key, ws, login), outcome and reason',
+    help: 'Authentication attempts by method (jwt, cookie, api_key, ws, login, totp, recovery, webauthn, passkey), outcome and reason',
     labelNames: ['method', 'outcome', 'reason'] as const,
     registers: [this.registry],
   });
@@ -35,7 +38,7 @@ export class MetricsService {
   }
 
   /** One authentication attempt; reasons are the resolver's fixed set, so label cardinality is bounded. */
-  countAuthentication(method: 'jwt' | 'cookie' | 'api_key' | 'ws' | 'login', outcome: 'success' | 'failure', reason = 'ok'): void {
+  countAuthentication(method: AuthMetricMethod, outcome: 'success' | 'failure', reason = 'ok'): void {
     this.authAttempts.inc({ method, outcome, reason });
   }
 

@@ -13,10 +13,12 @@ interface LiveSession {
   /** Epoch ms. */
   expiresAt: number;
   lastSeen: number;
+  /** Epoch ms of the last second factor verified in the session; 0: none. */
+  stepUpAt: number;
 }
 
 /** What this instance knows of a token's session. */
-export type SessionCheck = { live: true; userId: string } | { live: false; why: 'ended' | 'expired' | 'idle' };
+export type SessionCheck = { live: true; userId: string; stepUpAt?: number } | { live: false; why: 'ended' | 'expired' | 'idle' };
 
 /** A session that ended, or everything (after a resync). */
 export type SessionNews = { kind: 'session'; sessionId: string } | { kind: 'resync' };
@@ -53,6 +55,7 @@ export class LiveSessions implements OnModuleInit, OnApplicationShutdown {
   async onModuleInit(): Promise<void> {
     this.unsubscribe = [
       this.bus.on('session.ended', (event) => this.forget(event.sessions)),
+      this.bus.on('session.stepped_up', (event) => this.steppedUp(event.sessionId, event.at)),
       this.bus.onResync(
         () =>
           void this.reload().then(
@@ -81,14 +84,28 @@ export class LiveSessions implements OnModuleInit, OnApplicationShutdown {
     for (const row of rows) {
       if (this.ended.has(row.id)) continue;
       const known = this.live.get(row.id);
-      fresh.set(row.id, { userId: row.userId, expiresAt: row.expiresAt.getTime(), lastSeen: Math.max(known?.lastSeen ?? 0, row.lastSeenAt.getTime()) });
+      fresh.set(row.id, {
+        userId: row.userId,
+        expiresAt: row.expiresAt.getTime(),
+        lastSeen: Math.max(known?.lastSeen ?? 0, row.lastSeenAt.getTime()),
+        stepUpAt: Math.max(known?.stepUpAt ?? 0, row.stepUpAt?.getTime() ?? 0),
+      });
     }
     this.live = fresh;
   }
 
   /** A session this instance has just created. */
-  add(id: string, userId: string, expiresAt: number, now = Date.now()): void {
-    this.live.set(id, { userId, expiresAt, lastSeen: now });
+  add(id: string, userId: string, expiresAt: number, now = Date.now(), stepUpAt = 0): void {
+    this.live.set(id, { userId, expiresAt, lastSeen: now, stepUpAt });
+  }
+
+  /**
+   * A second factor was verified in the session (here, or on another instance: news over the bus).
+   * A session not held here reads its step-up time with its row when it is first used.
+   */
+  steppedUp(id: string, at: number): void {
+    const session = this.live.get(id);
+    if (session && at > session.stepUpAt) session.stepUpAt = at;
   }
 
   /**
@@ -112,7 +129,7 @@ export class LiveSessions implements OnModuleInit, OnApplicationShutdown {
       if (row) session.lastSeen = Math.max(session.lastSeen, row.lastSeenAt.getTime());
       if (now - session.lastSeen > this.idleMs + LAST_SEEN_FLUSH_MS) return { live: false, why: 'idle' };
     }
-    return { live: true, userId: session.userId };
+    return session.stepUpAt > 0 ? { live: true, userId: session.userId, stepUpAt: session.stepUpAt } : { live: true, userId: session.userId };
   }
 
   /** A request used the session: remembered now, written with the next batch. */
@@ -160,7 +177,7 @@ export class LiveSessions implements OnModuleInit, OnApplicationShutdown {
       this.ended.set(id, row ? row.expiresAt.getTime() : Date.now() + LAST_SEEN_FLUSH_MS);
       return undefined;
     }
-    const session = { userId: row.userId, expiresAt: row.expiresAt.getTime(), lastSeen: row.lastSeenAt.getTime() };
+    const session = { userId: row.userId, expiresAt: row.expiresAt.getTime(), lastSeen: row.lastSeenAt.getTime(), stepUpAt: row.stepUpAt?.getTime() ?? 0 };
     this.live.set(id, session);
     return session;
   }

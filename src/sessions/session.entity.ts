@@ -3,6 +3,8 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 
 /** How a session's person proved who they are. */
 export const AUTH_METHODS = ['pwd', 'otp', 'recovery', 'webauthn', 'sso'] as const;
 export type AuthMethodUsed = (typeof AUTH_METHODS)[number];
+/** The methods that are a second factor: a sign-in with one of them counts as a step-up. */
+export const SECOND_FACTOR_METHODS: readonly AuthMethodUsed[] = ['otp', 'recovery', 'webauthn'];
 
 /** One sign-in: its tokens carry its id (`sid`); ending it ends them, on every instance. */
 // Indexes are created by the migrations (one is partial).
@@ -40,4 +42,8 @@ export class Session {
 
   @Column({ name: 'end_reason', type: 'varchar', length: 64, nullable: true })
   endReason: string | null;
+
+  /** When a second factor was last verified in this session (sign-in or step-up); null: never. */
+  @Column({ name: 'step_up_at', type: 'timestamptz', nullable: true })
+  stepUpAt: Date | null;
 }

@@ -1,7 +1,7 @@
 import { Controller, Delete, Get, HttpCode, Param, Req } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { CurrentPrincipal, RequirePermissions } from '../access/access.decorators';
+import { CurrentPrincipal, OpenDuringMfaEnrolment, RequirePermissions, RequireStepUp } from '../access/access.decorators';
 import type { Principal } from '../access/principal';
 import { clientInfo } from '../common/client-info';
 import { UuidParamPipe } from '../common/uuid-param.pipe';
@@ -11,6 +11,7 @@ import { SessionsService } from './sessions.service';
 /** The caller's own sign-ins. */
 @ApiTags('sessions')
 @Controller('auth/sessions')
+@OpenDuringMfaEnrolment()
 export class OwnSessionsController {
   constructor(private readonly sessions: SessionsService) {}
 
@@ -50,6 +51,7 @@ export class UserSessionsController {
 
   @Delete()
   @RequirePermissions('users:manage')
+  @RequireStepUp()
   @HttpCode(204)
   endAll(@Param('id', UuidParamPipe) id: string, @CurrentPrincipal() principal: Principal, @Req() req: Request): Promise<void> {
     return this.sessions.endAllOfUser(id, principal, clientInfo(req));

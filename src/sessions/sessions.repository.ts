@@ -21,7 +21,14 @@ export class SessionsRepository {
     @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
-  insert(fields: { userId: string; expiresAt: Date; ip: string | null; userAgent: string | null; authMethods: AuthMethodUsed[] }): Promise<Session> {
+  insert(fields: {
+    userId: string;
+    expiresAt: Date;
+    ip: string | null;
+    userAgent: string | null;
+    authMethods: AuthMethodUsed[];
+    stepUpAt: Date | null;
+  }): Promise<Session> {
     return this.sessions.save(this.sessions.create(fields));
   }
 
@@ -40,10 +47,10 @@ export class SessionsRepository {
   }
 
   /** Every live session, for an instance's memory at start and after a resync. */
-  loadLive(): Promise<Array<Pick<Session, 'id' | 'userId' | 'expiresAt' | 'lastSeenAt'>>> {
+  loadLive(): Promise<Array<Pick<Session, 'id' | 'userId' | 'expiresAt' | 'lastSeenAt' | 'stepUpAt'>>> {
     return this.sessions
       .createQueryBuilder('s')
-      .select(['s.id', 's.userId', 's.expiresAt', 's.lastSeenAt'])
+      .select(['s.id', 's.userId', 's.expiresAt', 's.lastSeenAt', 's.stepUpAt'])
       .where('s.ended_at IS NULL AND s.expires_at > now()')
       .getMany();
   }
@@ -69,6 +76,19 @@ export class SessionsRepository {
       params,
     );
     return rows.map((row) => ({ id: row.id, userId: row.user_id, expiresAt: new Date(row.expires_at) }));
+  }
+
+  /**
+   * Records a second factor verified in a live session; never moves the time backwards. Returns
+   * the time now held, or null when the session is not live.
+   */
+  async markStepUp(id: string, at: Date): Promise<Date | null> {
+    const [rows] = await this.dataSource.query<[Array<{ step_up_at: Date | string }>, number]>(
+      `UPDATE "sessions" SET "step_up_at" = GREATEST(COALESCE("step_up_at", $2::timestamptz), $2::timestamptz)
+       WHERE "id" = $1 AND "ended_at" IS NULL AND "expires_at" > now() RETURNING "step_up_at"`,
+      [id, at.toISOString()],
+    );
+    return rows.length > 0 ? new Date(rows[0].step_up_at) : null;
   }
 
   /** Stores when sessions were last seen; never moves a time backwards. */

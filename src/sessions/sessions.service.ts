@@ -6,7 +6,7 @@ import { EventBus } from '../database/event-bus';
 import { UserLifecycle, type AccessChange } from '../users/user-lifecycle';
 import { UsersRepository } from '../users/users.repository';
 import { LiveSessions, type SessionCheck } from './live-sessions';
-import type { AuthMethodUsed, Session } from './session.entity';
+import { SECOND_FACTOR_METHODS, type AuthMethodUsed, type Session } from './session.entity';
 import { SessionsRepository, type EndedSession, type SessionSelection } from './sessions.repository';
 import { SessionView, toSessionView } from './sessions.dto';
 
@@ -43,10 +43,25 @@ export class SessionsService implements OnModuleInit {
     });
   }
 
+  /** A sign-in with a second factor counts as one verified in the session (step-up) from its start. */
   async create(userId: string, expiresAt: Date, client: ClientInfo, authMethods: AuthMethodUsed[]): Promise<Session> {
-    const session = await this.sessions.insert({ userId, expiresAt, ip: client.ip, userAgent: client.userAgent, authMethods });
-    this.live.add(session.id, userId, expiresAt.getTime());
+    const now = new Date();
+    const stepUpAt = authMethods.some((method) => SECOND_FACTOR_METHODS.includes(method)) ? now : null;
+    const session = await this.sessions.insert({ userId, expiresAt, ip: client.ip, userAgent: client.userAgent, authMethods, stepUpAt });
+    this.live.add(session.id, userId, expiresAt.getTime(), now.getTime(), stepUpAt?.getTime() ?? 0);
     return session;
+  }
+
+  /**
+   * A second factor was just verified in this session: written, applied here at once and told to
+   * every other instance, so sensitive actions are allowed on all of them. False when the session
+   * is no longer live.
+   */
+  async markStepUp(sessionId: string, at = new Date()): Promise<boolean> {
+    const held = await this.sessions.markStepUp(sessionId, at);
+    if (!held) return false;
+    await this.bus.publish({ type: 'session.stepped_up', sessionId, at: held.getTime() });
+    return true;
   }
 
   /** The state of a token's session; a session found idle is ended here and now. */

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Req } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { CurrentPrincipal, RequirePermissions } from '../access/access.decorators';
+import { CurrentPrincipal, RequirePermissions, RequireStepUp } from '../access/access.decorators';
 import type { Principal } from '../access/principal';
 import { clientInfo } from '../common/client-info';
 import { UuidParamPipe } from '../common/uuid-param.pipe';
@@ -15,6 +15,7 @@ export class UsersController {
 
   @Post()
   @RequirePermissions('users:manage')
+  @RequireStepUp()
   create(@Body() dto: CreateUserDto, @CurrentPrincipal() principal: Principal, @Req() req: Request): Promise<UserView> {
     return this.users.create(dto, { sub: principal.sub, client: clientInfo(req) });
   }
@@ -27,12 +28,14 @@ export class UsersController {
 
   @Patch(':id')
   @RequirePermissions('users:manage')
+  @RequireStepUp()
   update(@Param('id', UuidParamPipe) id: string, @Body() dto: UpdateUserDto, @CurrentPrincipal() principal: Principal, @Req() req: Request): Promise<UserView> {
     return this.users.update(id, dto, { sub: principal.sub, client: clientInfo(req) });
   }
 
   @Delete(':id')
   @RequirePermissions('users:manage')
+  @RequireStepUp()
   @HttpCode(204)
   remove(@Param('id', UuidParamPipe) id: string, @CurrentPrincipal() principal: Principal, @Req() req: Request): Promise<void> {
     return this.users.remove(id, { sub: principal.sub, client: clientInfo(req) });

@@ -7,6 +7,7 @@ import { AccessRemovalIsFinal1764370000005 } from './1764370000005-AccessRemoval
 import { CreateSessions1764370000006 } from './1764370000006-CreateSessions';
 import { ApiKeyControls1764370000007 } from './1764370000007-ApiKeyControls';
 import { AuditChain1764370000008 } from './1764370000008-AuditChain';
+import { SecondFactors1764370000009 } from './1764370000009-SecondFactors';
 
 /** Every migration, in order; the app runs them at start-up. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   CreateSessions1764370000006,
   ApiKeyControls1764370000007,
   AuditChain1764370000008,
+  SecondFactors1764370000009,
 ];
