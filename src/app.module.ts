@@ -9,6 +9,7 @@ import { RedisModule } from './common/redis.provider';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import { DetectionsModule } from './detections/detections.module';
 import { HealthModule } from './health/health.module';
 import { loggerParams } from './common/logging';
 import { MetricsModule } from './metrics/metrics.module';
@@ -33,6 +34,7 @@ export class AppModule {
         AuthModule,
         RealtimeModule,
         AlertsModule,
+        DetectionsModule,
       ],
     };
   }

@@ -1,0 +1,3 @@
+import { describeDetections } from './audit-detections.shared';
+
+describeDetections({});
