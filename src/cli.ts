@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from './audit/audit.module';
@@ -8,6 +8,7 @@ import { isRole, ROLES } from './access/permissions';
 import { ConfigError, loadConfig, type AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import { MetricsService } from './metrics/metrics.service';
 import { PasswordHasher } from './users/password-hasher';
 import { passwordProblem } from './users/password-policy';
 import { User } from './users/user.entity';
@@ -18,12 +19,17 @@ import { UsersService } from './users/users.service';
 const USAGE = `usage: npm run cli -- create-user --username NAME --role ${ROLES.join('|')}   (password on stdin)
        npm run cli -- audit-verify [--from-seq N]   (exit 0: the audit chain is intact; 1: broken)`;
 
+/** The registry the modules register their metrics with; no listener (MetricsModule's server) in a command. */
+@Global()
+@Module({ providers: [MetricsService], exports: [MetricsService] })
+class CliMetricsModule {}
+
 @Module({})
 class CliModule {
   static forRoot(config: AppConfig) {
     return {
       module: CliModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, AuditModule, TypeOrmModule.forFeature([User])],
+      imports: [ConfigModule.forRoot(config), CliMetricsModule, DatabaseModule, AuditModule, TypeOrmModule.forFeature([User])],
       providers: [UsersRepository, UsersService, UserLifecycle, PasswordHasher],
     };
   }
