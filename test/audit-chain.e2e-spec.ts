@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AuditRecorder } from '../src/audit/audit-recorder';
 import { AuditRetention } from '../src/audit/audit-retention';
-import { bearer, call, login } from './support/http';
+import { bearer, call, createUser, login } from './support/http';
 import { ADMIN, databaseForFile, startTestApp, TestApp } from './support/test-app';
 import { postgresServerUrl } from './support/test-database';
 
@@ -126,6 +126,24 @@ describe(`Audit hash chain (${postgresServerUrl() ? 'PostgreSQL' : 'embedded PGl
     expect((await verify()).body).toMatchObject({ ok: false, first_bad_seq: head.seq + 1 });
     await asSuperuser(`DELETE FROM "audit_events" WHERE "seq" = $1`, [head.seq + 1]);
     expect((await verify()).body).toMatchObject({ ok: true, first_bad_seq: null });
+  });
+
+  it('records what an admin changed on a user, before and after, as compact JSON in the reason (never the password)', async () => {
+    const user = await createUser(t.baseUrl, admin, 'changed@chain.test', 'viewer');
+    const patched = await call(t.baseUrl, 'PATCH', `/api/v1/users/${user.id}`, {
+      headers: bearer(admin),
+      body: { role: 'analyst', disabled: true, password: 'a-new-password-456' },
+    });
+    expect(patched.status).toBe(200);
+    await recorder.flush();
+    const [event] = (await call(t.baseUrl, 'GET', '/api/v1/audit/events?type=user.updated&limit=1', { headers: bearer(admin) })).body;
+    expect(JSON.parse(event.reason)).toEqual({
+      target: 'changed@chain.test',
+      before: { role: 'viewer', disabled: false, password: 'previous' },
+      after: { role: 'analyst', disabled: true, password: 'replaced' },
+    });
+    expect(event.reason).not.toContain('a-new-password-456');
+    expect((await verify()).body.ok).toBe(true);
   });
 
   it('keeps the order of events written after a database outage', async () => {

@@ -12,9 +12,14 @@ import { KeyUsageRecorder } from './key-usage-recorder';
 const HOUR_MS = 3_600_000;
 
 /** A key's settings as one line for the audit trail (never its secret). */
-function describe(key: Pick<ApiKey, 'serviceName' | 'permissions' | 'allowedIps' | 'rateLimitLimit' | 'rateLimitWindowSeconds'>): string {
-  const limit = key.rateLimitLimit === null ? 'none' : `${key.rateLimitLimit}/${key.rateLimitWindowSeconds}s`;
-  return `${key.serviceName} [${key.permissions.join(',')}] ips=[${key.allowedIps.join(',')}] limit=${limit}`;
+/** A key's settings as the audit trail records them before and after a change: never its secret or hash. */
+function describe(key: Pick<ApiKey, 'serviceName' | 'permissions' | 'allowedIps' | 'rateLimitLimit' | 'rateLimitWindowSeconds'>): Record<string, unknown> {
+  return {
+    service_name: key.serviceName,
+    permissions: [...key.permissions],
+    allowed_ips: [...key.allowedIps],
+    rate_limit: key.rateLimitLimit === null ? null : { limit: key.rateLimitLimit, window_seconds: key.rateLimitWindowSeconds },
+  };
 }
 
 /** Changing a key's settings, and reading its usage. */
@@ -52,7 +57,7 @@ export class ApiKeySettingsService {
       type: 'api_key.updated',
       outcome: 'success',
       actor: actor.sub,
-      reason: `key ${changed.key.keyPrefix}: ${changed.before} -> ${describe(changed.key)}`,
+      changes: { target: `key ${changed.key.keyPrefix}`, before: changed.before, after: describe(changed.key) },
       client,
     });
     return toApiKeyView(changed.key);

@@ -342,7 +342,19 @@ describe(UsersService.name, () => {
     it('audits user.updated naming the changed fields, and never the password or its hash', async () => {
       await sut.update('ann', { role: 'viewer', disabled: true, password: 'a brand new passphrase' }, ACTOR);
 
-      expect(audited).toEqual([{ type: 'user.updated', outcome: 'success', actor: 'root', reason: 'ann: role, disabled, password', client: CLIENT }]);
+      expect(audited).toEqual([
+        {
+          type: 'user.updated',
+          outcome: 'success',
+          actor: 'root',
+          changes: {
+            target: 'ann',
+            before: { role: 'analyst', disabled: false, password: 'previous' },
+            after: { role: 'viewer', disabled: true, password: 'replaced' },
+          },
+          client: CLIENT,
+        },
+      ]);
       expect(JSON.stringify(audited)).not.toMatch(/passphrase|argon2-of|stored-hash/);
       expect(JSON.stringify(published)).not.toMatch(/passphrase|argon2-of|stored-hash/);
     });

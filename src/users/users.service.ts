@@ -72,17 +72,18 @@ export class UsersService {
 
   async update(id: string, dto: UpdateUserDto, actor: Actor): Promise<UserView> {
     const passwordHash = dto.password === undefined ? undefined : await this.hasher.hash(dto.password);
-    const { user, changed } = await this.users.writeTransaction(async (writes) => {
+    const { user, changed, before } = await this.users.writeTransaction(async (writes) => {
       const current = await writes.findForUpdate(id);
       if (!current) throw new NotFoundException('no user with this id');
+      const before = { role: current.role, disabled: current.disabled };
       const changes: UserChanges = {};
       if (dto.role !== undefined && dto.role !== current.role) changes.role = dto.role;
       if (dto.disabled !== undefined && dto.disabled !== current.disabled) changes.disabled = dto.disabled;
       if (passwordHash !== undefined) changes.passwordHash = passwordHash;
       const names = Object.keys(changes).map((name) => (name === 'passwordHash' ? 'password' : name));
-      if (names.length === 0) return { user: current, changed: names };
+      if (names.length === 0) return { user: current, changed: names, before };
       await this.refuseToRemoveLastManager(writes, current, { ...current, ...changes });
-      return { user: (await writes.update(id, changes, nextTokenEpoch()))!, changed: names };
+      return { user: (await writes.update(id, changes, nextTokenEpoch()))!, changed: names, before };
     });
     if (changed.length > 0) {
       await this.announce(user);
@@ -90,7 +91,12 @@ export class UsersService {
         type: 'user.updated',
         outcome: 'success',
         actor: actor.sub,
-        reason: `${user.username}: ${changed.join(', ')}`,
+        // Before and after of what changed (README, "Audit"); of the password only that it changed.
+        changes: {
+          target: user.username,
+          before: { ...before, ...(changed.includes('password') ? { password: 'previous' } : {}) },
+          after: { role: user.role, disabled: user.disabled, ...(changed.includes('password') ? { password: 'replaced' } : {}) },
+        },
         client: actor.client,
       });
       // Enabling a user takes no access away; every other change ends their sign-ins.
