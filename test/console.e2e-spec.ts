@@ -598,6 +598,25 @@ describe('SOC console in a real browser', () => {
     await shot(page, '07-account');
   });
 
+  it("shows each audit event's seq and verifies the hash chain with one button", async () => {
+    const { page } = admin;
+    await page.click('#nav a[data-view="audit"]');
+    await page.locator('#audit-body tr').first().waitFor();
+    const seqs = await page.locator('#audit-body td.seq').allTextContents();
+    expect(seqs.length).toBeGreaterThan(0);
+    // Newest first, each a whole number.
+    expect(seqs.map(Number)).toEqual([...seqs.map(Number)].sort((x, y) => y - x));
+    expect(seqs.every((seq) => /^[1-9][0-9]*$/.test(seq))).toBe(true);
+    expect(await page.isVisible('#audit-verify-result')).toBe(false);
+    await page.click('#audit-verify');
+    await page.waitForFunction(() => document.querySelector('#audit-verify-result')?.textContent?.startsWith('Chain intact'));
+    const text = await page.textContent('#audit-verify-result');
+    expect(text).toMatch(/^Chain intact: \d+ events checked \(head seq \d+, hash [0-9a-f]{16}…\)\.$/);
+    expect(await page.getAttribute('#audit-verify-result', 'data-ok')).toBe('true');
+    await shot(page, '06b-audit-verified');
+    await page.click('#nav a[data-view="alerts"]');
+  });
+
   it('signs out to the sign-in page, and the old cookie no longer works', async () => {
     const { page, context } = admin;
     const token = (await context.cookies()).find((c) => c.name === 'access_token')!.value;

@@ -2,6 +2,9 @@
 import { ApiError, get, patch, query } from './api.js';
 import { $, busy, clear, h, show, time } from './dom.js';
 
+/** The source of the alerts AuroraSOC raises from its own audit trail. */
+const DETECTION_SOURCE = 'aurorasoc-auth';
+
 const SEVERITIES = ['critical', 'high', 'medium', 'low'];
 const STATUSES = ['open', 'acknowledged', 'resolved'];
 const WS_PATH = '/api/v1/ws/alerts';
@@ -231,7 +234,14 @@ function renderRow(alert) {
     },
     h('td', {}, h('span', { class: ['badge', severityClass(alert.severity)], text: alert.severity ?? '?' })),
     titleCell,
-    h('td', { class: 'source', text: alert.source ?? '' }),
+    h(
+      'td',
+      { class: 'source', text: alert.source ?? '' },
+      // Raised by AuroraSOC itself from its audit trail (README, "Detections").
+      alert.source === DETECTION_SOURCE
+        ? h('span', { class: ['pill', 'pill-warn', 'detected'], text: 'detected', title: 'Raised by AuroraSOC from its own audit trail' })
+        : null,
+    ),
     h('td', {}, h('span', { class: ['pill', 'alert-status', statusClass(alert.status)], text: alert.status ?? '?' })),
     h('td', { class: 'when' }, time(alert.created_at)),
     actions,

@@ -1,6 +1,7 @@
-// Audit (audit:read): recent events, failures highlighted, filter by type and outcome.
+// Audit (audit:read): recent events, failures highlighted, filter by type and outcome; each event's
+// place in the hash chain (seq), and a button that has the server recompute the chain.
 import { ApiError, get, query } from './api.js';
-import { $, clear, h, show, time } from './dom.js';
+import { $, clear, h, message, show, time } from './dom.js';
 
 const KNOWN_TYPES = [
   'auth.login',
@@ -28,6 +29,7 @@ export function init(current) {
     void load();
   });
   $('audit-outcome').addEventListener('change', () => void load());
+  $('audit-verify').addEventListener('click', () => void verify());
   renderTypes();
 }
 
@@ -38,11 +40,37 @@ export function enter(current) {
 
 export function reset() {
   clear($('audit-body'));
+  message($('audit-verify-result'), '');
   $('audit-filter').reset();
 }
 
 function renderTypes() {
   clear($('audit-types')).append(...[...seenTypes].sort().map((type) => h('option', { value: type })));
+}
+
+/** GET /audit/verify: the answer in words; a broken chain names the first event that does not hold. */
+async function verify() {
+  const button = $('audit-verify');
+  const result = $('audit-verify-result');
+  button.disabled = true;
+  message(result, 'Verifying the chain…', 'info');
+  try {
+    const answer = await get('/audit/verify');
+    const head = `head seq ${answer.head.seq}, hash ${String(answer.head.hash).slice(0, 16)}…`;
+    if (answer.ok) message(result, `Chain intact: ${answer.checked} events checked (${head}).`, 'ok');
+    else
+      message(
+        result,
+        `Chain broken at seq ${answer.first_bad_seq}: that event was changed, removed or inserted (${answer.checked} checked before it; ${head}).`,
+        'error',
+      );
+    result.dataset.ok = String(answer.ok);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return;
+    message(result, `Could not verify the chain: ${error.message}`, 'error');
+  } finally {
+    button.disabled = false;
+  }
 }
 
 async function load() {
@@ -67,7 +95,11 @@ function render(events) {
     body.append(
       h(
         'tr',
-        { class: ['audit-row', failure ? 'failure' : 'success'], dataset: { id: String(event.id), outcome: String(event.outcome) } },
+        {
+          class: ['audit-row', failure ? 'failure' : 'success'],
+          dataset: { id: String(event.id), seq: String(event.seq ?? ''), outcome: String(event.outcome) },
+        },
+        h('td', { class: 'seq', text: event.seq ?? '' }),
         h('td', { class: 'when' }, time(event.created_at)),
         h('td', {}, h('code', { text: event.type })),
         h('td', {}, h('span', { class: ['pill', failure ? 'pill-bad' : 'pill-ok'], text: event.outcome })),
