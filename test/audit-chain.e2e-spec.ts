@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
+import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { AuditChainMonitor } from '../src/audit/audit-chain-monitor';
 import { AuditRecorder } from '../src/audit/audit-recorder';
 import { AuditRetention } from '../src/audit/audit-retention';
+import { MetricsService } from '../src/metrics/metrics.service';
 import { bearer, call, createUser, login } from './support/http';
 import { ADMIN, databaseForFile, startTestApp, TestApp } from './support/test-app';
 import { postgresServerUrl } from './support/test-database';
@@ -79,6 +82,19 @@ describe(`Audit hash chain (${postgresServerUrl() ? 'PostgreSQL' : 'embedded PGl
     expect(reply.body).toEqual({ ok: true, checked: events.length, head: { seq: events.length, hash: previous }, first_bad_seq: null });
   });
 
+  it('anchors the head outside the database: the gauge aurora_audit_chain_head_seq and a log line with seq and hash', async () => {
+    const head = (await verify()).body.head as { seq: number; hash: string };
+    const metrics = await t.app.get(MetricsService).registry.metrics();
+    expect(metrics).toMatch(new RegExp(`^aurora_audit_chain_head_seq ${head.seq}$`, 'm'));
+    const logged = jest.spyOn(Logger.prototype, 'log');
+    try {
+      expect(await t.app.get(AuditChainMonitor).logHead()).toEqual(head);
+      expect(logged).toHaveBeenCalledWith({ audit_chain_head: head }, `audit chain head seq ${head.seq} hash ${head.hash}`);
+    } finally {
+      logged.mockRestore();
+    }
+  });
+
   it('verifies from a given seq, and refuses a from_seq that is not a positive whole number with 400', async () => {
     const head = (await verify()).body.head;
     expect((await verify('?from_seq=5')).body).toEqual({ ok: true, checked: head.seq - 4, head, first_bad_seq: null });
@@ -146,8 +162,8 @@ describe(`Audit hash chain (${postgresServerUrl() ? 'PostgreSQL' : 'embedded PGl
     expect((await verify()).body.ok).toBe(true);
   });
 
-  it('keeps the order of events written after a database outage', async () => {
-    // Covered end to end by database-outage.postgres.e2e-spec.ts; here: one batch keeps its order in seq.
+  it('gives seq in the order events were recorded, across batches of one flush', async () => {
+    // The outage queue (database-outage.postgres.e2e-spec.ts) is written the same way, oldest first.
     for (let i = 0; i < 700; i++) recorder.record({ type: 'test.order', outcome: 'success', actor: `order-${i}`, reason: null });
     await recorder.flush();
     const rows = await dataSource.query<Array<{ actor: string }>>(`SELECT "actor" FROM "audit_events" WHERE "type" = 'test.order' ORDER BY "seq"`);
