@@ -8,6 +8,7 @@ import { MetricsService } from '../src/metrics/metrics.service';
 import { bearer, call, createUser, login } from './support/http';
 import { ADMIN, databaseForFile, startTestApp, TestApp } from './support/test-app';
 import { postgresServerUrl } from './support/test-database';
+import { openLive } from './support/ws';
 
 const ZERO = '0'.repeat(64);
 
@@ -80,6 +81,18 @@ describe(`Audit hash chain (${postgresServerUrl() ? 'PostgreSQL' : 'embedded PGl
     const reply = await verify();
     expect(reply.status).toBe(200);
     expect(reply.body).toEqual({ ok: true, checked: events.length, head: { seq: events.length, hash: previous }, first_bad_seq: null });
+  });
+
+  it('sends seq and hash with each event on /ws/audit, as stored', async () => {
+    const live = await openLive(`${t.wsUrl}/api/v1/ws/audit`, bearer(admin));
+    try {
+      recorder.record({ type: 'test.live', outcome: 'success', actor: 'live-chain', reason: null });
+      const frame = await live.nextMessage((m: { type?: string; data?: { type?: string } }) => m?.type === 'audit.event' && m.data?.type === 'test.live');
+      const head = (await verify()).body.head as { seq: number; hash: string };
+      expect(frame.data).toMatchObject({ seq: head.seq, hash: head.hash, actor: 'live-chain' });
+    } finally {
+      live.close();
+    }
   });
 
   it('anchors the head outside the database: the gauge aurora_audit_chain_head_seq and a log line with seq and hash', async () => {
