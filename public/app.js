@@ -1,6 +1,6 @@
 // AuroraSOC console: entry point. Session, routing, sign-in and sign-out.
 // Plain ES modules, no build step; the page runs under a strict CSP (no inline script or style).
-import { ApiError, get, post, setUnauthenticatedHandler } from './js/api.js';
+import { ApiError, get, post, setStepUpHandler, setUnauthenticatedHandler } from './js/api.js';
 import { $, busy, message, show } from './js/dom.js';
 import * as alerts from './js/alerts.js';
 import * as keys from './js/keys.js';
@@ -8,6 +8,8 @@ import * as users from './js/users.js';
 import * as audit from './js/audit.js';
 import * as account from './js/account.js';
 import * as sessions from './js/sessions.js';
+import * as security from './js/security.js';
+import { askForStepUp } from './js/step-up.js';
 
 const PAGES = {
   alerts: { module: alerts, permission: 'alerts:read' },
@@ -16,7 +18,11 @@ const PAGES = {
   audit: { module: audit, permission: 'audit:read' },
   sessions: { module: sessions },
   account: { module: account },
+  security: { module: security },
 };
+
+/** What a person who must still enrol a second factor may open (the server refuses the rest). */
+const OPEN_DURING_ENROLMENT = new Set(['security', 'sessions']);
 
 /** What the console knows about the signed-in principal (from GET /auth/me). */
 const session = {
@@ -33,7 +39,16 @@ const session = {
   },
   /** Set while my own password change is in flight: it ends the old token and brings a new cookie. */
   pendingCredentialChange: null,
+  /** My role requires a second factor and I have none yet: only the Security page works. */
+  enrolmentRequired: false,
+  /** The Security page calls this once the first factor is on: the whole console opens. */
+  enrolled() {
+    if (session.me) void openConsole(session.me);
+  },
 };
+
+/** The mfa_token of a sign-in waiting for its second factor. */
+let pendingSignIn = null;
 
 let current = null;
 let retryTimer = null;
@@ -53,6 +68,7 @@ function showSignIn(reason, kind = 'error') {
   show($('boot'), false);
   show($('console-view'), false);
   show($('signin-view'), true);
+  showSecondStep(false);
   document.title = 'Sign in · AuroraSOC';
   message($('signin-message'), reason ?? '', kind);
   $('signin-password').value = '';
@@ -60,8 +76,21 @@ function showSignIn(reason, kind = 'error') {
   else $('signin-password').focus();
 }
 
-function enterConsole(me) {
+/** Signed in: find out whether my role still requires a second factor before opening the console. */
+async function openConsole(me) {
+  let required = false;
+  try {
+    await get('/alerts?limit=1');
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    required = error.status === 403 && error.body?.error === 'mfa_enrolment_required';
+  }
+  enterConsole(me, required);
+}
+
+function enterConsole(me, enrolmentRequired = false) {
   session.me = me;
+  session.enrolmentRequired = enrolmentRequired;
   show($('boot'), false);
   show($('signin-view'), false);
   message($('signin-message'), '');
@@ -69,18 +98,20 @@ function enterConsole(me) {
   $('whorole').textContent = me.role;
   for (const link of $('nav').querySelectorAll('a[data-view]')) {
     const permission = link.dataset.perm;
-    const allowed = !permission || session.can(permission);
+    const allowed = (!permission || session.can(permission)) && (!enrolmentRequired || OPEN_DURING_ENROLMENT.has(link.dataset.view));
     link.hidden = !allowed;
     // Pages the role may not use are left out of the page entirely, not just hidden.
     if (!allowed) link.setAttribute('aria-hidden', 'true');
     else link.removeAttribute('aria-hidden');
   }
   show($('console-view'), true);
-  if (session.can('alerts:read')) alerts.start(session);
+  if (session.can('alerts:read') && !enrolmentRequired) alerts.start(session);
+  if (enrolmentRequired) location.hash = '#/security';
   route();
 }
 
 function defaultPage() {
+  if (session.enrolmentRequired) return 'security';
   return session.can('alerts:read') ? 'alerts' : 'account';
 }
 
@@ -92,7 +123,7 @@ function route() {
     location.replace(`#/${defaultPage()}`);
     return;
   }
-  const allowed = !page.permission || session.can(page.permission);
+  const allowed = (!page.permission || session.can(page.permission)) && (!session.enrolmentRequired || OPEN_DURING_ENROLMENT.has(name));
   if (current && current !== name) PAGES[current]?.module.leave?.();
   current = name;
   for (const section of document.querySelectorAll('section.view')) section.hidden = true;
@@ -177,10 +208,15 @@ async function signIn(event) {
   await busy(button, async () => {
     try {
       // The server sets the httpOnly access_token cookie; the token in the body is not kept.
-      await post('/auth/token', { username, password }, { allow401: true });
+      const answer = await post('/auth/token', { username, password }, { allow401: true });
       $('signin-password').value = '';
-      const me = await get('/auth/me', { allow401: true });
-      enterConsole(me);
+      if (answer?.mfa_required) {
+        pendingSignIn = answer.mfa_token;
+        message(box, '');
+        showSecondStep(true);
+        return;
+      }
+      await openConsole(await get('/auth/me', { allow401: true }));
     } catch (error) {
       $('signin-password').value = '';
       if (!(error instanceof ApiError)) throw error;
@@ -189,6 +225,42 @@ async function signIn(event) {
         const seconds = retryAfterSeconds(error);
         setTimeout(() => lockSignIn(seconds));
       } else if (error.status === 400) message(box, 'Enter a valid username and password.');
+      else message(box, error.message);
+    }
+  });
+}
+
+/** The second step of a sign-in: the code (or a recovery code) for the pending mfa_token. */
+function showSecondStep(visible) {
+  show($('signin-form'), !visible);
+  show($('signin-mfa-form'), visible);
+  $('signin-code').value = '';
+  $('signin-recovery').value = '';
+  message($('signin-mfa-message'), '');
+  if (visible) $('signin-code').focus();
+  else pendingSignIn = null;
+}
+
+async function secondStep(event) {
+  event.preventDefault();
+  const code = $('signin-code').value.trim();
+  const recovery = $('signin-recovery').value.trim();
+  const box = $('signin-mfa-message');
+  if (!pendingSignIn) return showSecondStep(false);
+  if (!code && !recovery) return message(box, 'Enter the code from your authenticator app, or a recovery code.');
+  if (code && !/^\d{6}$/.test(code)) return message(box, 'The code has 6 digits.');
+  const factor = code ? { code } : { recovery_code: recovery };
+  await busy($('signin-mfa-submit'), async () => {
+    try {
+      await post('/auth/token/mfa', { mfa_token: pendingSignIn, ...factor }, { allow401: true });
+      pendingSignIn = null;
+      await openConsole(await get('/auth/me', { allow401: true }));
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      $('signin-code').value = '';
+      $('signin-recovery').value = '';
+      if (error.status === 401) message(box, 'That code was not accepted. Enter the current code; after several wrong ones, go back and sign in again.');
+      else if (error.status === 429) message(box, `Too many wrong codes. Try again in ${describeWait(retryAfterSeconds(error))}.`);
       else message(box, error.message);
     }
   });
@@ -209,6 +281,9 @@ async function signOut() {
 
 async function boot() {
   $('signin-form').addEventListener('submit', (event) => void signIn(event));
+  $('signin-mfa-form').addEventListener('submit', (event) => void secondStep(event));
+  $('signin-mfa-cancel').addEventListener('click', () => showSecondStep(false));
+  setStepUpHandler(askForStepUp);
   $('signout').addEventListener('click', () => void signOut());
   window.addEventListener('hashchange', route);
   setUnauthenticatedHandler(async (reason) => {
@@ -227,7 +302,7 @@ async function boot() {
   });
   for (const page of Object.values(PAGES)) page.module.init?.(session);
   try {
-    enterConsole(await get('/auth/me', { allow401: true }));
+    await openConsole(await get('/auth/me', { allow401: true }));
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) showSignIn('');
     else showSignIn(error instanceof ApiError ? error.message : 'The console could not start.');

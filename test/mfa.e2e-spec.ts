@@ -218,7 +218,8 @@ describe('second factors: TOTP, recovery codes and step-up', () => {
       // Not sensitive: still answered.
       expect((await call(t.baseUrl, 'GET', '/api/v1/users', { headers: bearer(admin.token) })).status).toBe(200);
 
-      expect((await stepUp(admin.token, { code: '000000' === codeAt(secret) ? '111111' : '000000' })).status).toBe(401);
+      // Wrong: 403 (the caller stays signed in; only the factor was wrong), not 401.
+      expect((await stepUp(admin.token, { code: '000000' === codeAt(secret) ? '111111' : '000000' })).status).toBe(403);
       await awayFromStepEdge();
       expect((await stepUp(admin.token, { code: codeAt(secret) })).status).toBe(204);
       expect((await createSomeone(admin.token)).status).toBe(201);

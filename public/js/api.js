@@ -23,12 +23,22 @@ function errorText(status, body) {
 }
 
 let onUnauthenticated = () => {};
+let onStepUpRequired = null;
+
+/**
+ * Called when a sensitive action answers 403 step_up_required: resolves true once the person has
+ * verified a second factor, and the action is then sent once more.
+ */
+export function setStepUpHandler(handler) {
+  onStepUpRequired = handler;
+}
+
 /** Called when any call (other than sign-in) answers 401: the session is gone. */
 export function setUnauthenticatedHandler(handler) {
   onUnauthenticated = handler;
 }
 
-export async function api(method, path, body, { allow401 = false } = {}) {
+export async function api(method, path, body, { allow401 = false, retried = false } = {}) {
   const init = { method, credentials: 'same-origin', headers: { accept: 'application/json' }, cache: 'no-store' };
   if (body !== undefined) {
     init.headers['content-type'] = 'application/json';
@@ -48,6 +58,9 @@ export async function api(method, path, body, { allow401 = false } = {}) {
     parsed = text;
   }
   if (response.ok) return parsed;
+  if (response.status === 403 && parsed?.error === 'step_up_required' && onStepUpRequired && !retried) {
+    if (await onStepUpRequired()) return api(method, path, body, { allow401, retried: true });
+  }
   const error = new ApiError(response.status, parsed, response.headers);
   if (response.status === 401 && !allow401) onUnauthenticated('Your session has ended. Please sign in again.');
   throw error;

@@ -5,7 +5,7 @@ import type { ClientInfo } from '../common/client-info';
 import { SessionsService } from '../sessions/sessions.service';
 import { EnrolledUsers } from './enrolled-users';
 import { personOf } from './mfa.service';
-import { SecondFactorCheck, type SecondFactorProof } from './second-factor-check';
+import { SecondFactorCheck, WRONG_SECOND_FACTOR, type SecondFactorProof } from './second-factor-check';
 import { WebAuthnCeremonies } from './webauthn-ceremonies';
 
 /**
@@ -27,7 +27,14 @@ export class StepUpService {
     const { userId, username, sessionId } = personOf(principal);
     if (!sessionId) throw new ForbiddenException('this token has no session to step up; sign in again');
     if (!this.enrolled.has(userId)) throw new ConflictException('no second factor is enrolled: there is nothing to step up with');
-    const method = await this.check.verify({ id: userId, username }, proof, { client, purpose: 'step_up' });
+    let method;
+    try {
+      method = await this.check.verify({ id: userId, username }, proof, { client, purpose: 'step_up' });
+    } catch (error) {
+      // 403, not 401: the caller is signed in and stays so; only the factor was wrong (as for a wrong current password).
+      if (error instanceof UnauthorizedException) throw new ForbiddenException(WRONG_SECOND_FACTOR);
+      throw error;
+    }
     if (!(await this.sessions.markStepUp(sessionId))) throw new UnauthorizedException('this session has ended; sign in again');
     this.audit.record({ type: 'mfa.step_up', outcome: 'success', actor: username, reason: method, client });
   }
