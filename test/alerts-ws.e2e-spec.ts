@@ -179,7 +179,19 @@ describe('live WebSockets (/api/v1/ws/alerts, /api/v1/ws/audit)', () => {
       await login(t.baseUrl, 'analyst@ws.test', 'user-password-123');
       const frame = await socket.nextMessage((m) => m.type === 'audit.event' && m.data.type === 'auth.login' && m.data.actor === 'analyst@ws.test');
       expect(Object.keys(frame).sort()).toEqual(['data', 'type']);
-      expect(Object.keys(frame.data).sort()).toEqual(['actor', 'created_at', 'id', 'ip', 'outcome', 'reason', 'request_id', 'type', 'user_agent']);
+      expect(Object.keys(frame.data).sort()).toEqual([
+        'actor',
+        'created_at',
+        'hash',
+        'id',
+        'ip',
+        'outcome',
+        'reason',
+        'request_id',
+        'seq',
+        'type',
+        'user_agent',
+      ]);
       expect(frame.data.outcome).toBe('success');
       await call(t.baseUrl, 'POST', '/api/v1/auth/token', { body: { username: 'analyst@ws.test', password: 'wrong-password-000' } });
       const failure = await socket.nextMessage((m) => m.type === 'audit.event' && m.data.type === 'auth.login' && m.data.outcome === 'failure');
