@@ -87,6 +87,21 @@ function startServer(port, env = {}, nodeArgs = [], { probe = false, stdout } = 
   };
 }
 
+/** A bare baseline server (bench/bare-server.js: `express` or `http`) with the same shape as startServer's. */
+function startBareServer(kind, port) {
+  const child = spawn(process.execPath, [path.join(__dirname, 'bare-server.js'), kind, String(port)], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  return {
+    child,
+    kind,
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    },
+  };
+}
+
 /** The PostgreSQL server to use for the scenarios that need one (BENCH_DATABASE_URL, else DATABASE_URL), or undefined. */
 function postgresServerUrl() {
   return process.env.BENCH_DATABASE_URL || process.env.DATABASE_URL || undefined;
@@ -252,6 +267,7 @@ module.exports = {
   ALERTS_SOCKET,
   handshakes,
   startServer,
+  startBareServer,
   postgresServerUrl,
   createDatabase,
   createUsers,

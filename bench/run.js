@@ -6,7 +6,10 @@
 // queries per request of (b)-(e), counted in-process; the API-key cache under an expiring entry
 // (bench/stampede.js, issue 13); the memory and lookup cost of 100,000 live sessions
 // (bench/sessions-memory.js, issue 14); (l) a warm API key with a per-key rate limit counted in Redis
-// (issue 17's "(j)"; the letter was taken), on a server with REDIS_URL, when a Redis server answers. Writes bench/results.json and the generated part of
+// (issue 17's "(j)"; the letter was taken), on a server with REDIS_URL, when a Redis server answers;
+// (x) a bare Express 5 app and (y) a bare node:http server (bench/bare-server.js) at the start of every
+// round, each scenario's req/s also given as a ratio to (x) (issue 20); (m) the JWT route with
+// WEB_CONCURRENCY 1 and 2 (bench/workers.js, PostgreSQL and Redis). Writes bench/results.json and the generated part of
 // bench/RESULTS.md. The stampede and the sessions bench use a PostgreSQL database of their own when
 // BENCH_DATABASE_URL or DATABASE_URL names a server, else an embedded one.
 const { execFileSync } = require('node:child_process');
@@ -19,6 +22,7 @@ const {
   ROOT,
   ALERTS_SOCKET,
   startServer,
+  startBareServer,
   waitReady,
   post,
   credentials,
@@ -32,6 +36,7 @@ const {
 } = require('./lib');
 const { countQueriesPerRequest } = require('./query-count');
 const { stampede } = require('./stampede');
+const { workersScaling } = require('./workers');
 
 const DURATION = Number(process.env.BENCH_SECONDS || 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
@@ -150,8 +155,13 @@ function summarize(runs) {
   const rps = median(runs.map((r) => r.requests.average));
   const p99Ratios = runs.filter((r) => r.baselineP99).map((r) => r.latency.p99 / r.baselineP99);
   const cpuRatios = runs.filter((r) => r.cpuUsPerRequest && r.baselineCpuUs).map((r) => r.baselineCpuUs / r.cpuUsPerRequest);
+  const expressRatios = runs.filter((r) => r.express).map((r) => r.requests.average / r.express);
+  const expressCpuRatios = runs.filter((r) => r.cpuUsPerRequest && r.expressCpuUs).map((r) => r.expressCpuUs / r.cpuUsPerRequest);
   return {
     requestsPerSecond: Math.round(rps),
+    ratioToExpress: expressRatios.length ? Number(median(expressRatios).toFixed(2)) : null,
+    expressRatiosPerRound: expressRatios.map((x) => Number(x.toFixed(2))),
+    cpuRatioToExpress: expressCpuRatios.length ? Number(median(expressCpuRatios).toFixed(2)) : null,
     ratioToBaseline: Number(median(runs.map((r) => r.requests.average / r.baseline)).toFixed(2)),
     ratiosPerRound: runs.map((r) => Number((r.requests.average / r.baseline).toFixed(2))),
     cpuUsPerRequest: Math.round(median(runs.map((r) => r.cpuUsPerRequest ?? NaN))),
@@ -173,8 +183,10 @@ async function main() {
   const servers = [startServer(8701, {}), startServer(8702, { API_KEY_CACHE_TTL_SECONDS: '0' })];
   if (redisUrl) servers.push(startServer(8703, { REDIS_URL: redisUrl }));
   const [main, uncached, withRedis] = servers;
+  // Issue 20's baselines: the limit a pipeline can reach on this machine, in the same rounds.
+  const bare = { express: startBareServer('express', 8711), http: startBareServer('http', 8712) };
   try {
-    await Promise.all(servers.map((s) => waitReady(s.url)));
+    await Promise.all([...servers, ...Object.values(bare)].map((s) => waitReady(s.url)));
     const { token, key } = await credentials(main.url);
     const { key: uncachedKey } = await credentials(uncached.url);
     const limitedKey = withRedis ? await rateLimitedKey(withRedis.url, (await credentials(withRedis.url)).token) : null;
@@ -204,15 +216,22 @@ async function main() {
     };
     if (withRedis) throughput[LIMITED] = { url: `${withRedis.url}/api/v1/auth/me`, headers: { 'x-api-key': limitedKey } };
     const paced = { ...jwtOpts, connections: 8, overallRate: 200 };
-    const results = { a: [] };
+    const results = { a: [], x: [], y: [] };
     const g = { saturated: [], paced: [] };
     const h = [];
     for (let round = 1; round <= ROUNDS; round++) {
+      // Each round starts with the bare baselines; every run of the round is compared with them.
+      const bareExpress = await load({ url: `${bare.express.url}/healthz` }, DURATION, bare.express);
+      const bareHttp = await load({ url: `${bare.http.url}/healthz` }, DURATION, bare.http);
+      const toExpress = (result) => Object.assign(result, { express: bareExpress.requests.average, expressCpuUs: bareExpress.cpuUsPerRequest });
+      results.x.push(toExpress(bareExpress));
+      results.y.push(toExpress(bareHttp));
+      log(`round ${round} bare: Express ${Math.round(bareExpress.requests.average)} req/s, node:http ${Math.round(bareHttp.requests.average)} req/s`);
       for (const [name, opts] of Object.entries(throughput)) {
         const server = servers.find((candidate) => opts.url.startsWith(`${candidate.url}/`));
         const base = await load({ ...baselineOpts, url: `${server.url}/healthz` }, DURATION, server);
-        results.a.push(base);
-        const result = await load(opts, DURATION, server);
+        results.a.push(toExpress(base));
+        const result = toExpress(await load(opts, DURATION, server));
         result.baseline = base.requests.average;
         result.baselineCpuUs = base.cpuUsPerRequest;
         result.baselineP99 = base.latency.p99;
@@ -244,7 +263,7 @@ async function main() {
           `round ${round} g ${variant}: p99 ${alone.latency.p99} ms alone, ${during.latency.p99} ms during ${Math.round(floodResult.requests.average)} logins/s`,
         );
       }
-      const base = await load(baselineOpts, DURATION, main);
+      const base = toExpress(await load(baselineOpts, DURATION, main));
       results.a.push(base);
       const shakes = await handshakes(main.wsUrl, { authorization: `Bearer ${token}` }, DURATION, HANDSHAKE_CONCURRENCY);
       shakes.baseline = base.requests.average;
@@ -254,6 +273,12 @@ async function main() {
 
     summary.scenarios['a healthz (baseline)'] = summarize(results.a.map((r) => ({ ...r, baseline: r.requests.average, baselineCpuUs: r.cpuUsPerRequest })));
     delete summary.scenarios['a healthz (baseline)'].ratiosPerRound;
+    summary.scenarios[BARE_EXPRESS] = summarize(results.x.map((r) => ({ ...r, baseline: r.requests.average, baselineCpuUs: r.cpuUsPerRequest })));
+    summary.scenarios[BARE_HTTP] = summarize(results.y.map((r) => ({ ...r, baseline: r.requests.average, baselineCpuUs: r.cpuUsPerRequest })));
+    for (const name of [BARE_EXPRESS, BARE_HTTP]) {
+      delete summary.scenarios[name].ratiosPerRound;
+      Object.assign(summary.scenarios[name], { ratioToBaseline: null, cpuRatioToBaseline: null });
+    }
     for (const name of Object.keys(throughput)) summary.scenarios[name] = summarize(results[name]);
     for (const variant of ['saturated', 'paced']) {
       const runs = g[variant];
@@ -288,12 +313,14 @@ async function main() {
       lost: fan.lost,
     };
   } finally {
-    await Promise.all(servers.map((s) => s.stop()));
+    await Promise.all([...servers, ...Object.values(bare)].map((s) => s.stop()));
   }
   log('counting database queries per request in-process...');
   summary.queriesPerRequest = await countQueriesPerRequest();
   log('API key with a 5 s cache TTL under 32 connections (stampede)...');
   summary.keyCacheStampede = await stampede({ log });
+  log('WEB_CONCURRENCY 1 and 2 on PostgreSQL and Redis (bench/workers.js)...');
+  summary.workers = await workersScaling({ log });
   log('100,000 live sessions (bench/sessions-memory.js)...');
   summary.sessionsMemory = sessionsMemory();
   summary.machine.loadAverageAfter = os
@@ -308,13 +335,23 @@ async function main() {
 }
 
 const LIMITED = 'l me, API key with a rate limit (Redis)';
-const authTarget = (s) => s.ratioToBaseline >= 0.85 && s.p99RatioToBaseline <= P99_TARGET;
+const BARE_EXPRESS = 'x bare Express 5 (same JSON)';
+const BARE_HTTP = 'y bare node:http (same JSON)';
+/** Issue 13: ≥ 0.85 × /healthz and p99 ≤ 1.2 × its p99; issue 20: ≥ 0.7 × bare Express. */
+const authTarget = (s) => s.ratioToBaseline >= 0.85 && s.p99RatioToBaseline <= P99_TARGET && s.ratioToExpress >= 0.7;
 const TARGETS = {
+  'a healthz (baseline)': (s) => s.ratioToExpress >= 0.8,
   'b me, Bearer JWT': authTarget,
   'c me, cookie': authTarget,
   'd me, API key (warm cache)': authTarget,
   'f logins': (s) => s.requestsPerSecond >= 40,
   [LIMITED]: (s) => s.ratioToBaseline >= 0.75,
+};
+const TARGET_TEXT = {
+  a: '≥ 0.8 × bare Express',
+  b: `≥ 0.85 × (a), ≥ 0.7 × bare Express, p99 ≤ ${P99_TARGET} × (a), 0 queries`,
+  f: '≥ 40/s',
+  l: '≥ 0.75 × its (a), 0 queries',
 };
 
 const mark = (ok) => (ok === undefined ? '' : ok ? 'met' : '**missed**');
@@ -325,19 +362,29 @@ function writeResultsMarkdown(summary) {
   const q = summary.queriesPerRequest;
   const rows = [];
   rows.push(
-    '| scenario | req/s | ratio to (a) | per round | p50 ms | p99 ms | p99 ratio to (a) | per round | CPU µs/request | CPU ratio to (a) | DB queries/request | target |',
+    '| scenario | req/s | ratio to (a) | per round | ratio to bare Express | per round | p50 ms | p99 ms | p99 ratio to (a) | per round | CPU µs/request | CPU ratio to (a) | CPU ratio to bare Express | DB queries/request | target |',
   );
-  rows.push('|---|---:|---:|---|---:|---:|---:|---|---:|---:|---:|---|');
-  const names = ['a healthz (baseline)', 'b me, Bearer JWT', 'c me, cookie', 'd me, API key (warm cache)', 'e me, API key (cache off)', 'f logins', LIMITED];
+  rows.push('|---|---:|---:|---|---:|---|---:|---:|---:|---|---:|---:|---:|---:|---|');
+  const names = [
+    BARE_HTTP,
+    BARE_EXPRESS,
+    'a healthz (baseline)',
+    'b me, Bearer JWT',
+    'c me, cookie',
+    'd me, API key (warm cache)',
+    'e me, API key (cache off)',
+    'f logins',
+    LIMITED,
+  ];
   for (const name of names.filter((candidate) => s[candidate])) {
     const r = s[name];
     const letter = name[0];
-    const targets = { f: '≥ 40/s', b: `≥ 0.85, p99 ≤ ${P99_TARGET} ×, 0 queries`, l: '≥ 0.75, 0 queries' };
-    const target = targets[letter] ?? (['c', 'd'].includes(letter) ? targets.b : '');
+    const target = TARGET_TEXT[letter] ?? (['c', 'd'].includes(letter) ? TARGET_TEXT.b : '');
     const ok = TARGETS[name] ? TARGETS[name](r) && (q[letter] === undefined || q[letter].queriesPerRequest === 0 || letter === 'f') : undefined;
     rows.push(
-      `| ${name} | ${r.requestsPerSecond} | ${r.ratioToBaseline} | ${r.ratiosPerRound?.join(', ') ?? ''} | ${r.p50Ms} | ${r.p99Ms} | ${r.p99RatioToBaseline ?? ''} | ${r.p99RatiosPerRound?.join(', ') ?? ''} | ` +
-        `${r.cpuUsPerRequest} | ${r.cpuRatioToBaseline ?? ''} | ${q[letter]?.queriesPerRequest ?? ''} | ${target} ${mark(ok)} |`,
+      `| ${name} | ${r.requestsPerSecond} | ${r.ratioToBaseline ?? ''} | ${r.ratiosPerRound?.join(', ') ?? ''} | ${r.ratioToExpress ?? ''} | ${r.expressRatiosPerRound?.join(', ') ?? ''} | ` +
+        `${r.p50Ms} | ${r.p99Ms} | ${r.p99RatioToBaseline ?? ''} | ${r.p99RatiosPerRound?.join(', ') ?? ''} | ` +
+        `${r.cpuUsPerRequest} | ${r.cpuRatioToBaseline ?? ''} | ${r.cpuRatioToExpress ?? ''} | ${q[letter]?.queriesPerRequest ?? ''} | ${target} ${mark(ok)} |`,
     );
   }
   const gLines = Object.entries(s)
@@ -379,6 +426,7 @@ function writeResultsMarkdown(summary) {
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     `| one key, every request | ${st.requestsPerSecond} | ${st.keyLookups} | ${st.keyLookupsPerExpiry} | ${st.statements} | ${st.transactions ? `${st.transactions.committed}${st.transactions.statementsWhileSettling ? ` (${st.transactions.statementsWhileSettling} of them background writes)` : ''}` : 'n/a (embedded)'} | ${st.p99Ms} | ${st.healthzP99Ms} | ${st.p99RatioToHealthz} | ${st.non2xx} | ≈ 1 lookup per expiry, not ≈ ${st.connections} ${mark(st.keyLookupsPerExpiry <= 2)} |`,
     '',
+    ...workersLines(summary.workers),
     `| (k) live sessions in memory (${sm.database}) | ${sm.sessions.small} sessions | ${sm.sessions.large.toLocaleString('en')} sessions | ${sm.sessions.small} again |`,
     '|---|---:|---:|---:|',
     `| LiveSessions.check + touch, ns per call (wall / CPU), the same ${sm.sessions.small} ids | ${ct[`${sm.sessions.small} sessions`].wallNs} / ${ct[`${sm.sessions.small} sessions`].cpuNs} | ${ct[`${sm.sessions.large} sessions, the same ${sm.sessions.small} ids`].wallNs} / ${ct[`${sm.sessions.large} sessions, the same ${sm.sessions.small} ids`].cpuNs} | ${ct[`${sm.sessions.small} sessions again`].wallNs} / ${ct[`${sm.sessions.small} sessions again`].cpuNs} |`,
@@ -398,6 +446,23 @@ function writeResultsMarkdown(summary) {
   const previous = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmark results\n\n<!-- bench:begin --><!-- bench:end -->\n';
   const replaced = previous.replace(/<!-- bench:begin[\s\S]*?<!-- bench:end -->/, () => md);
   fs.writeFileSync(file, replaced === previous && !previous.includes('<!-- bench:begin') ? `${previous}\n${md}\n` : replaced);
+}
+
+/** (m): the JWT route with 1 and 2 workers (bench/workers.js), or why it was left out. */
+function workersLines(w) {
+  if (!w || w.skipped) return [`(m) WEB_CONCURRENCY 1 vs 2: left out (${w?.skipped ?? 'not run'}).`, ''];
+  const row = (name) => {
+    const r = w[name];
+    return `| ${name} | ${r.requestsPerSecond} | ${r.p99Ms} | ${r.cpuUsPerRequest} | ${r.serverCores} | ${r.loadGeneratorCores} | ${r.non2xx} |`;
+  };
+  return [
+    '| (m) `/me` with a Bearer JWT, PostgreSQL + Redis | req/s | p99 ms | CPU µs/request (all processes) | server cores busy | load generator cores busy | non-2xx |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    row('1 worker'),
+    row('2 workers'),
+    `| **2 workers ÷ 1** | **${w.ratio}** (${w.ratiosPerRound.join(', ')}) | | | | | target ≥ 1.7 ${mark(w.ratio >= 1.7)} |`,
+    '',
+  ];
 }
 
 /** bench/sessions-memory.js in a process of its own (it needs --expose-gc and a clean heap). */
