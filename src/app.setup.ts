@@ -2,12 +2,12 @@ import * as path from 'node:path';
 import { Logger as NestLogger, NotFoundException } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import cookieParser from 'cookie-parser';
+import { parse as parseCookies } from 'cookie';
 import express, { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AuthenticatingWsAdapter } from './realtime/authenticating-ws-adapter';
-import { checkBodyFraming, isJsonRequest, MAX_BODY_BYTES } from './common/body-limits';
+import { isJsonRequest, jsonBodyPipeline, MAX_BODY_BYTES } from './common/body-limits';
 import { checkBodyShape } from './common/body-shape';
 import { clientInfo } from './common/client-info';
 import { errorResponse, HttpExceptionFilter, sendError } from './common/http-exception.filter';
@@ -34,6 +34,8 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   app.flushLogs();
   if (config.trustProxy !== undefined) app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
+  // Every answer is specific to its caller and current: an ETag (a SHA-1 of each body) buys nothing.
+  app.set('etag', false);
   // The request id first, so that answers which never reach pino-http (body parser errors) carry it too.
   app.use((req: Request & { id?: unknown }, res: Response, next: NextFunction) => {
     req.id = requestIdFor(req, res);
@@ -63,10 +65,8 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
     res.setHeader('Content-Security-Policy', DOCS_CSP);
     next();
   });
-  app.use(cookieParser());
-  app.use(checkBodyFraming);
-  app.use(express.json({ limit: MAX_BODY_BYTES, type: isJsonRequest }));
-  app.use(checkBodyShape);
+  parseCookiesOnFirstRead(app);
+  app.use(jsonBodyPipeline(express.json({ limit: MAX_BODY_BYTES, type: isJsonRequest }), checkBodyShape));
   app.use(LOGIN_PATH, auditRefusedLogins(app.get(AuditRecorder, { strict: false }), app.get(MetricsService, { strict: false })));
   const parserLogger = new NestLogger('BodyParser');
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => sendError(error, req, res, parserLogger));
@@ -88,6 +88,26 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   const audit = app.get(AuditGateway, { strict: false });
   app.get(MetricsServer).registerSocketGauge(() => ({ alerts: alerts.openSockets, audit: audit.openSockets }));
   return app;
+}
+
+/**
+ * `req.cookies` as cookie-parser makes it, but parsed on first read, from a getter on the app's
+ * request prototype: only the requests that reach the cookie credential (no Authorization, no
+ * X-API-Key) pay for parsing, and none pays for a middleware.
+ */
+function parseCookiesOnFirstRead(app: NestExpressApplication): void {
+  const parsed = Symbol('cookies');
+  type WithCookies = Request & { [parsed]?: Record<string, string | undefined> };
+  const instance: express.Express = app.getHttpAdapter().getInstance();
+  Object.defineProperty(instance.request, 'cookies', {
+    configurable: true,
+    get(this: WithCookies) {
+      return (this[parsed] ??= this.headers.cookie ? parseCookies(this.headers.cookie) : {});
+    },
+    set(this: WithCookies, value: Record<string, string | undefined>) {
+      this[parsed] = value;
+    },
+  });
 }
 
 /**

@@ -23,6 +23,12 @@ export class LoginThrottlerGuard extends ThrottlerGuard {
     super(options, storage, reflector);
   }
 
+  /** Only guess-limited routes are counted; every other route passes without the throttler's own lookups. */
+  override canActivate(context: ExecutionContext): Promise<boolean> {
+    if (guessLimitOf(context) === undefined) return Promise.resolve(true);
+    return super.canActivate(context);
+  }
+
   protected override async throwThrottlingException(context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
     this.metrics.rateLimited.inc({ rule: 'login_per_ip' });
     this.metrics.countAuthentication('login', 'failure', 'too_many_attempts_from_ip');

@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import { checkBodyFraming, isJsonContentType, MAX_BODY_BYTES } from './body-limits';
+import { checkBodyFraming, isJsonContentType, jsonBodyPipeline, MAX_BODY_BYTES } from './body-limits';
 
 function framing(path: string, headers: Record<string, string>): unknown {
   let passed: unknown = 'not called';
@@ -47,5 +47,35 @@ describe('request body limits', () => {
   it('does not look at requests without a body', () => {
     expect(framing('/api/v1/alerts', {})).toBeUndefined();
     expect(framing('/api/v1/alerts', { 'content-length': '0', 'content-type': 'text/plain' })).toBeUndefined();
+  });
+});
+
+describe('the body pipeline', () => {
+  const run = (headers: Record<string, string>) => {
+    const steps: string[] = [];
+    const parse = jest.fn((_req: Request, _res: Response, next: (error?: unknown) => void) => (steps.push('parse'), next()));
+    const shape = jest.fn((_req: Request, _res: Response, next: (error?: unknown) => void) => (steps.push('shape'), next()));
+    let passed: unknown = 'not called';
+    jsonBodyPipeline(parse, shape)({ path: '/api/v1/x', headers } as unknown as Request, {} as Response, (error?: unknown) => (passed = error));
+    return { steps, passed };
+  };
+
+  it('lets a request that announces no body through without the parser or the shape check', () => {
+    expect(run({})).toEqual({ steps: [], passed: undefined });
+  });
+
+  it('parses then checks the shape of a body, and of a Content-Length of 0 (read as {} by the parser)', () => {
+    expect(run({ 'content-type': 'application/json', 'content-length': '2' })).toEqual({ steps: ['parse', 'shape'], passed: undefined });
+    expect(run({ 'content-length': '0' })).toEqual({ steps: ['parse', 'shape'], passed: undefined });
+    expect(run({ 'content-type': 'application/json', 'transfer-encoding': 'chunked' })).toEqual({ steps: ['parse', 'shape'], passed: undefined });
+  });
+
+  it('refuses a body the framing check refuses before the parser reads it', () => {
+    const tooLarge = run({ 'content-type': 'application/json', 'content-length': String(MAX_BODY_BYTES + 1) });
+    expect(tooLarge.steps).toEqual([]);
+    expect(statusOf(tooLarge.passed)).toBe(413);
+    const wrongType = run({ 'content-type': 'text/plain', 'content-length': '5' });
+    expect(wrongType.steps).toEqual([]);
+    expect(statusOf(wrongType.passed)).toBe(415);
   });
 });
