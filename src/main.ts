@@ -8,6 +8,8 @@ import { ConfigError, loadConfig } from './config/app-config';
 import { DataDirLockedError } from './database/embedded-database';
 import { Logger } from '@nestjs/common';
 import { installGracefulShutdown } from './graceful-shutdown';
+import cluster from 'node:cluster';
+import { answerMetricsAsksFromNow, runPrimary, workerCount } from './web-concurrency';
 
 async function bootstrap(): Promise<void> {
   let loaded;
@@ -21,6 +23,15 @@ async function bootstrap(): Promise<void> {
     throw error;
   }
   const { config, warnings } = loaded;
+  let workers = 1;
+  try {
+    workers = cluster.isPrimary ? workerCount(process.env, config) : 1;
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exit(78);
+  }
+  if (workers > 1) return runPrimary(workers, config);
+  answerMetricsAsksFromNow();
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), new ContractHttpAdapter(), { bufferLogs: true, bodyParser: false });
   configureApp(app);
   const logger = new Logger('Main');

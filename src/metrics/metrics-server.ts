@@ -1,4 +1,6 @@
+import cluster from 'node:cluster';
 import { createServer, Server } from 'node:http';
+import { AggregatorRegistry } from 'prom-client';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from './metrics.service';
@@ -24,6 +26,11 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
 
   async onApplicationBootstrap(): Promise<void> {
     if (this.config.metricsPort === 0) return;
+    if (cluster.isWorker && process.env.AURORA_WORKER === '1') {
+      // A worker of WEB_CONCURRENCY: the primary serves every worker's numbers, summed; this one answers its asks.
+      AggregatorRegistry.setRegistries([this.metrics.registry]);
+      return;
+    }
     this.server = createServer((req, res) => {
       if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
         res.writeHead(404).end();
