@@ -10,6 +10,7 @@ import * as account from './js/account.js';
 import * as sessions from './js/sessions.js';
 import * as security from './js/security.js';
 import { askForStepUp } from './js/step-up.js';
+import { getAssertion, webAuthnAvailable } from './js/webauthn.js';
 
 const PAGES = {
   alerts: { module: alerts, permission: 'alerts:read' },
@@ -213,7 +214,7 @@ async function signIn(event) {
       if (answer?.mfa_required) {
         pendingSignIn = answer.mfa_token;
         message(box, '');
-        showSecondStep(true);
+        showSecondStep(true, answer.methods);
         return;
       }
       await openConsole(await get('/auth/me', { allow401: true }));
@@ -231,8 +232,9 @@ async function signIn(event) {
 }
 
 /** The second step of a sign-in: the code (or a recovery code) for the pending mfa_token. */
-function showSecondStep(visible) {
+function showSecondStep(visible, methods = []) {
   show($('signin-form'), !visible);
+  show($('signin-mfa-passkey'), visible && methods.includes('webauthn') && webAuthnAvailable());
   show($('signin-mfa-form'), visible);
   $('signin-code').value = '';
   $('signin-recovery').value = '';
@@ -266,6 +268,43 @@ async function secondStep(event) {
   });
 }
 
+/** The second step with a passkey or security key instead of a code. */
+async function secondStepWithPasskey() {
+  const box = $('signin-mfa-message');
+  await busy($('signin-mfa-passkey'), async () => {
+    try {
+      const options = await post('/auth/token/mfa/webauthn-options', { mfa_token: pendingSignIn }, { allow401: true });
+      const webauthn = await getAssertion(options);
+      await post('/auth/token/mfa', { mfa_token: pendingSignIn, webauthn }, { allow401: true });
+      pendingSignIn = null;
+      await openConsole(await get('/auth/me', { allow401: true }));
+    } catch (error) {
+      if (!(error instanceof ApiError)) return message(box, 'The browser did not use a passkey (cancelled, or none for this site).');
+      if (error.status === 401) message(box, 'That passkey was not accepted; go back and sign in again if it keeps failing.');
+      else if (error.status === 429) message(box, `Too many wrong attempts. Try again in ${describeWait(retryAfterSeconds(error))}.`);
+      else message(box, error.message);
+    }
+  });
+}
+
+/** Sign-in with a passkey alone: no username, no password. */
+async function signInWithPasskey() {
+  const box = $('signin-message');
+  await busy($('signin-passkey'), async () => {
+    try {
+      const options = await post('/auth/passkey/options', undefined, { allow401: true });
+      const response = await getAssertion(options);
+      await post('/auth/passkey', { response }, { allow401: true });
+      await openConsole(await get('/auth/me', { allow401: true }));
+    } catch (error) {
+      if (!(error instanceof ApiError)) return message(box, 'The browser did not use a passkey (cancelled, or none for this site).');
+      if (error.status === 401) message(box, 'That passkey was not accepted.');
+      else if (error.status === 429) lockSignIn(retryAfterSeconds(error));
+      else message(box, error.message);
+    }
+  });
+}
+
 async function signOut() {
   const button = $('signout');
   await busy(button, async () => {
@@ -283,6 +322,9 @@ async function boot() {
   $('signin-form').addEventListener('submit', (event) => void signIn(event));
   $('signin-mfa-form').addEventListener('submit', (event) => void secondStep(event));
   $('signin-mfa-cancel').addEventListener('click', () => showSecondStep(false));
+  $('signin-mfa-passkey').addEventListener('click', () => void secondStepWithPasskey());
+  $('signin-passkey').addEventListener('click', () => void signInWithPasskey());
+  $('signin-passkey').hidden = !webAuthnAvailable();
   setStepUpHandler(askForStepUp);
   $('signout').addEventListener('click', () => void signOut());
   window.addEventListener('hashchange', route);

@@ -44,7 +44,8 @@ describe('SOC console: second factors in a real browser', () => {
     db = await databaseForFile();
     const launching = chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
     const port = await freePort();
-    origin = `http://127.0.0.1:${port}`;
+    // localhost, not 127.0.0.1: WebAuthn refuses IP addresses as relying party ids.
+    origin = `http://localhost:${port}`;
     t = await startTestApp(
       {
         PORT: String(port),
@@ -156,6 +157,68 @@ describe('SOC console: second factors in a real browser', () => {
     await page.locator(`#user-form-message:text-is("User ${made} created.")`).waitFor();
     const users = await call(origin, 'GET', '/api/v1/users', { headers: bearer(adminToken) });
     expect((users.body as Array<{ username: string }>).some((u) => u.username === made)).toBe(true);
+  });
+
+  it('adds a passkey on the Security page (a virtual authenticator), signs in with it alone, uses it as the second step and for a step-up', async () => {
+    const admin = await person('admin');
+    const { page, context } = await openConsole();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
+    });
+    await passwordStep(page, admin.username, admin.password);
+    await page.locator('#console-view').waitFor({ state: 'visible' });
+    await page.click('a[data-view="security"]');
+    await page.fill('#passkey-name', 'Virtual key');
+    await page.click('#passkey-add');
+    await page.locator('#passkey-list strong:text-is("Virtual key")').waitFor();
+    // The first factor: its recovery codes, once.
+    expect(await page.locator('#recovery-list li').count()).toBe(10);
+
+    // A passkey alone signs in: no username, no password.
+    await page.click('#signout');
+    await page.locator('#signin-view').waitFor({ state: 'visible' });
+    await page.click('#signin-passkey');
+    await page.locator('#console-view').waitFor({ state: 'visible' });
+    expect(await page.locator('#whoami').textContent()).toBe(admin.username);
+
+    // After the password, the passkey is offered as the second step.
+    await page.click('#signout');
+    await passwordStep(page, admin.username, admin.password);
+    await page.locator('#signin-mfa-passkey').waitFor({ state: 'visible' });
+    await page.click('#signin-mfa-passkey');
+    await page.locator('#console-view').waitFor({ state: 'visible' });
+
+    // And for a step-up.
+    await page.waitForTimeout(STEP_UP_SECONDS * 1000 + 300);
+    await page.click('a[data-view="users"]');
+    const made = `passkey-made-${tag()}@console-mfa.test`;
+    await page.fill('#user-username', made);
+    await page.fill('#user-password', 'made-password-1234');
+    await page.click('#user-create');
+    await page.locator('#stepup-dialog').waitFor({ state: 'visible' });
+    await page.click('#stepup-passkey');
+    await page.locator('#stepup-dialog').waitFor({ state: 'hidden' });
+    await page.locator(`#user-form-message:text-is("User ${made} created.")`).waitFor();
+    const sessions = await call(
+      origin,
+      'GET',
+      `/api/v1/users/${(await call(origin, 'GET', '/api/v1/users', { headers: bearer(adminToken) })).body.find((u: { username: string }) => u.username === admin.username).id}/sessions`,
+      {
+        headers: bearer(adminToken),
+      },
+    );
+    const methods = (sessions.body as Array<{ auth_methods: string[] }>).map((s) => s.auth_methods.join('+')).sort();
+    // Signing out ended the earlier ones; the one live now took the password and the passkey.
+    expect(methods).toEqual(['pwd+webauthn']);
   });
 
   it('sends a person whose role requires a second factor to the Security page, and opens the console once they enrol', async () => {

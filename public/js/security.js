@@ -2,7 +2,8 @@
 // recovery codes once, make new ones, remove the app. Removing and renewing need a step-up,
 // which the API layer asks for (step-up.js) and then retries.
 import { ApiError, del, get, post } from './api.js';
-import { $, busy, clear, confirmAction, h, message, show } from './dom.js';
+import { $, busy, clear, confirmAction, h, message, show, time } from './dom.js';
+import { createCredential, webAuthnAvailable } from './webauthn.js';
 
 let session = null;
 
@@ -12,6 +13,7 @@ export function init(current) {
   $('totp-form').addEventListener('submit', (event) => void confirmTotp(event));
   $('totp-remove').addEventListener('click', () => void removeTotp());
   $('recovery-regenerate').addEventListener('click', () => void regenerate());
+  $('passkey-form').addEventListener('submit', (event) => void addPasskey(event));
 }
 
 export function enter(current) {
@@ -37,6 +39,7 @@ async function refresh() {
     show($('totp-start'), !status.totp);
     show($('totp-remove'), status.totp);
     const passkeys = status.webauthn.length;
+    showPasskeys(status.webauthn);
     $('recovery-state').textContent =
       status.totp || passkeys > 0 ? `${status.recovery_codes_left} of 10 recovery codes left.` : 'You get recovery codes when you turn on a second factor.';
     $('recovery-regenerate').disabled = !(status.totp || passkeys > 0);
@@ -86,6 +89,68 @@ async function confirmTotp(event) {
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       message(box, error.status === 400 ? 'That code does not match. Check the time on your phone and enter the current code.' : error.message);
+    }
+  });
+}
+
+function showPasskeys(credentials) {
+  const list = clear($('passkey-list'));
+  if (credentials.length === 0) list.append(h('li', { class: 'muted', text: 'None yet.' }));
+  for (const credential of credentials) {
+    const remove = h('button', { type: 'button', class: 'danger small', 'aria-label': `Remove ${credential.name}`, text: 'Remove' });
+    remove.addEventListener('click', () => void removePasskey(credential, remove));
+    list.append(
+      h(
+        'li',
+        { class: 'passkey', dataset: { id: credential.id } },
+        h('strong', { text: credential.name }),
+        ' added ',
+        time(credential.created_at),
+        ' · last used ',
+        time(credential.last_used_at),
+        ' ',
+        remove,
+      ),
+    );
+  }
+  $('passkey-add').disabled = !webAuthnAvailable();
+}
+
+async function addPasskey(event) {
+  event.preventDefault();
+  const name = $('passkey-name').value.trim();
+  const box = $('passkey-message');
+  if (!name) return message(box, 'Give it a name, so that you can tell it apart later.');
+  await busy($('passkey-add'), async () => {
+    try {
+      const options = await post('/auth/mfa/webauthn/options');
+      const response = await createCredential(options);
+      const added = await post('/auth/mfa/webauthn', { name, response });
+      $('passkey-name').value = '';
+      message(box, `${added.name} was added.`, 'ok');
+      if (added.recovery_codes) showRecoveryCodes(added.recovery_codes);
+      if (session.enrolmentRequired) {
+        session.enrolmentRequired = false;
+        session.enrolled?.();
+      }
+      await refresh();
+    } catch (error) {
+      if (error instanceof ApiError) message(box, error.message);
+      else message(box, 'The browser did not create a passkey (cancelled, or not supported here).');
+    }
+  });
+}
+
+async function removePasskey(credential, button) {
+  if (!(await confirmAction(`Remove ${credential.name}? It will no longer sign you in.`, 'Remove'))) return;
+  await busy(button, async () => {
+    try {
+      await del(`/auth/mfa/webauthn/${encodeURIComponent(credential.id)}`);
+      message($('security-message'), `${credential.name} was removed.`, 'ok');
+      await refresh();
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      message($('security-message'), error.status === 403 ? 'Not removed: the second factor was not confirmed.' : error.message);
     }
   });
 }

@@ -3,6 +3,7 @@
 // taken as a recovery code.
 import { ApiError, post } from './api.js';
 import { $, message } from './dom.js';
+import { getAssertion, webAuthnAvailable } from './webauthn.js';
 
 let pending = null;
 
@@ -17,12 +18,24 @@ export function askForStepUp() {
   message(box, '');
   pending = new Promise((resolve) => {
     const onSubmit = (event) => {
-      if (event.submitter?.value !== 'ok') return;
+      const choice = event.submitter?.value;
+      if (choice !== 'ok' && choice !== 'passkey') return;
       event.preventDefault();
-      void verify(input.value.trim()).then((done) => {
+      void (choice === 'ok' ? verify(input.value.trim()) : verifyPasskey()).then((done) => {
         if (done) dialog.close('ok');
       });
     };
+    async function verifyPasskey() {
+      try {
+        const options = await post('/auth/step-up/webauthn-options');
+        await post('/auth/step-up', { webauthn: await getAssertion(options) });
+        return true;
+      } catch (error) {
+        if (error instanceof ApiError) message(box, error.status === 403 ? 'That passkey was not accepted.' : error.message);
+        else message(box, 'The browser did not use a passkey (cancelled, or none for this site).');
+        return false;
+      }
+    }
     async function verify(value) {
       if (!value) {
         message(box, 'Enter the code from your authenticator app, or a recovery code.');
@@ -53,6 +66,7 @@ export function askForStepUp() {
       { once: true },
     );
     dialog.returnValue = '';
+    $('stepup-passkey').hidden = !webAuthnAvailable();
     dialog.showModal();
     input.focus();
   });
