@@ -128,10 +128,4 @@ export class AuditChainRepository {
       return { deleted: Number(deleted[1] ?? 0), base: newBase };
     });
   }
-
-  /** The seq of the oldest event at or after the time, or null when every event is older. */
-  async firstSeqSince(cutoff: Date, manager: EntityManager): Promise<number | null> {
-    const [row] = await manager.query<Array<{ seq: string | null }>>(`SELECT min(seq) AS seq FROM "audit_events" WHERE created_at >= $1`, [cutoff]);
-    return row?.seq === null || row?.seq === undefined ? null : Number(row.seq);
-  }
 }

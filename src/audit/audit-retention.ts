@@ -13,10 +13,10 @@ const FIRST_RUN_MS = 30_000;
 
 /**
  * AUDIT_RETENTION_DAYS: deletes the events older than that, oldest first, in chunks. Each chunk is
- * checked against the chain before it goes (a tampered event is not erased: the job stops and says
- * so), and the last deleted event becomes the chain's base, from which verification starts. Only
- * a prefix of the chain is deleted (up to the first event that is still young enough), so what is
- * kept stays one unbroken chain. Runs on every instance; the chain lock serialises them.
+ * checked against the chain before it goes (a tampered or missing event is not erased: the job
+ * stops and says so), and the last deleted event becomes the chain's base, from which verification
+ * starts. Only a prefix of the chain is deleted (up to the first event that is still young enough),
+ * so what is kept stays one unbroken chain. Runs on every instance; the chain lock serialises them.
  */
 @Injectable()
 export class AuditRetention implements OnModuleInit, OnApplicationShutdown {
@@ -49,12 +49,7 @@ export class AuditRetention implements OnModuleInit, OnApplicationShutdown {
   private async deleteExpired(cutoff: Date): Promise<number> {
     let total = 0;
     for (;;) {
-      const step = await this.chain.deleteThrough(async (state, manager) => {
-        const firstKept = (await this.chain.firstSeqSince(cutoff, manager)) ?? state.head.seq + 1;
-        const last = Math.min(firstKept - 1, state.base.seq + CHUNK);
-        if (last <= state.base.seq) return null;
-        return this.checkedPosition(state.base, last, manager);
-      });
+      const step = await this.chain.deleteThrough((state, manager) => this.expiredPrefix(state.base, state.head.seq, cutoff, manager));
       if (!step) break;
       total += step.deleted;
       if (step.deleted === 0) break;
@@ -63,20 +58,28 @@ export class AuditRetention implements OnModuleInit, OnApplicationShutdown {
     return total;
   }
 
-  /** The position of event `last`, after checking the events from the base up to it. */
-  private async checkedPosition(base: ChainPosition, last: number, manager: Parameters<AuditChainRepository['page']>[3]): Promise<ChainPosition> {
+  /**
+   * The next chunk to delete: the events after the base, in seq order, up to the first one still
+   * young enough (one read of at most CHUNK rows, no scan of what is kept), each checked against
+   * the chain first. Returns the position of the last one to delete, or null when none is due.
+   */
+  private async expiredPrefix(
+    base: ChainPosition,
+    headSeq: number,
+    cutoff: Date,
+    manager: Parameters<AuditChainRepository['page']>[3],
+  ): Promise<ChainPosition | null> {
     const checker = new ChainChecker(base);
-    for (const event of await this.chain.page(base.seq, last, last - base.seq, manager)) {
+    for (const event of await this.chain.page(base.seq, headSeq, CHUNK, manager)) {
+      if (event.createdAt.getTime() >= cutoff.getTime()) break;
       const view = toAuditEventView(event);
-      checker.check({ ...view, seq: view.seq!, hash: view.hash! });
+      if (!checker.check({ ...view, seq: view.seq!, hash: view.hash! })) {
+        throw new Error(
+          `the audit chain is broken at seq ${checker.firstBadSeq}; retention deletes nothing until it is looked into (npm run cli -- audit-verify)`,
+        );
+      }
     }
-    checker.finish({ seq: last, hash: checker.position.hash });
-    if (!checker.ok) {
-      throw new Error(
-        `the audit chain is broken at seq ${checker.firstBadSeq}; retention deletes nothing until it is looked into (npm run cli -- audit-verify)`,
-      );
-    }
-    return checker.position;
+    return checker.checked > 0 ? checker.position : null;
   }
 
   onApplicationShutdown(): void {
