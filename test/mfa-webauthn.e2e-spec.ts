@@ -136,6 +136,10 @@ describe('second factors: WebAuthn credentials and passkeys', () => {
     // A sensitive action straight away: the passkey was the step-up.
     expect((await call(t.baseUrl, 'GET', '/api/v1/audit/events/export', { headers: bearer(token) })).status).toBe(200);
     expect((await call(t.baseUrl, 'POST', '/api/v1/auth/passkey', { body: { response } })).status).toBe(401);
+    // Naming another user than the credential's: refused.
+    const other = (await call(t.baseUrl, 'POST', '/api/v1/auth/passkey/options', {})).body;
+    const forged = authenticator.get(other, { userHandle: Buffer.from(adminToken.slice(0, 36)).toString('base64url') });
+    expect((await call(t.baseUrl, 'POST', '/api/v1/auth/passkey', { body: { response: forged } })).status).toBe(401);
     // From another origin: refused.
     const fresh = (await call(t.baseUrl, 'POST', '/api/v1/auth/passkey/options', {})).body;
     expect(

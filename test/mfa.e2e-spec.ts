@@ -244,7 +244,7 @@ describe('second factors: TOTP, recovery codes and step-up', () => {
       expect((await createSomeone(fresh)).status).toBe(201);
     });
 
-    it('guards every sensitive route the contract lists, and only those', async () => {
+    it('guards every sensitive route the contract lists (and adding a factor), and no others', async () => {
       const admin = await person('admin');
       const other = await login(t.baseUrl, admin.username, admin.password);
       await enrolTotp(t.baseUrl, other);
@@ -263,6 +263,12 @@ describe('second factors: TOTP, recovery codes and step-up', () => {
         ['GET', '/api/v1/audit/events/export'],
         ['DELETE', `${MFA}/totp`],
         ['POST', `${MFA}/recovery-codes`],
+        // Not in the contract's list, but adding a factor to an account that has one must not be
+        // open to a session that never proved it holds the existing one.
+        ['POST', `${MFA}/totp`],
+        ['POST', `${MFA}/totp/confirm`, { code: '123456' }],
+        ['POST', `${MFA}/webauthn/options`],
+        ['POST', `${MFA}/webauthn`, { name: 'x', response: {} }],
       ];
       for (const [method, path, body] of sensitive) {
         const reply: Reply = await call(t.baseUrl, method, path, { headers: h, body });

@@ -39,6 +39,8 @@ export class MfaSignInController {
 
   @Post('passkey/options')
   @Public()
+  // Each stores a challenge: bounded per address like the sign-ins themselves.
+  @GuessLimited('auth.passkey')
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   passkeyOptions(): Promise<unknown> {

@@ -29,6 +29,8 @@ export class MfaController {
 
   @Post('totp')
   @RequirePermissions()
+  // Adding a factor to an account that has one is a step-up action: else a stolen session could add its own.
+  @RequireStepUp()
   @Header('Cache-Control', 'no-store')
   startTotp(@CurrentPrincipal() principal: Principal): Promise<TotpEnrolmentView> {
     return this.mfa.startTotp(principal);
@@ -36,6 +38,8 @@ export class MfaController {
 
   @Post('totp/confirm')
   @RequirePermissions()
+  // Adding a factor to an account that has one is a step-up action: else a stolen session could add its own.
+  @RequireStepUp()
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   confirmTotp(@Body() dto: TotpConfirmDto, @CurrentPrincipal() principal: Principal, @Req() req: Request): Promise<RecoveryCodesView> {
@@ -61,6 +65,8 @@ export class MfaController {
 
   @Post('webauthn/options')
   @RequirePermissions()
+  // Adding a factor to an account that has one is a step-up action: else a stolen session could add its own.
+  @RequireStepUp()
   @HttpCode(200)
   registrationOptions(@CurrentPrincipal() principal: Principal): Promise<unknown> {
     return this.webauthn.registrationOptions(principal);
@@ -68,6 +74,8 @@ export class MfaController {
 
   @Post('webauthn')
   @RequirePermissions()
+  // Adding a factor to an account that has one is a step-up action: else a stolen session could add its own.
+  @RequireStepUp()
   @Header('Cache-Control', 'no-store')
   register(@Body() dto: WebAuthnRegisterDto, @CurrentPrincipal() principal: Principal, @Req() req: Request): Promise<RegisteredCredentialView> {
     return this.webauthn.register(principal, dto.name, dto.response, clientInfo(req));

@@ -137,6 +137,10 @@ export class WebAuthnCeremonies {
     if (!challenge) return { ok: false, reason: 'unknown_or_used_challenge' };
     const credential = await this.credentialOf(response);
     if (!credential) return { ok: false, reason: 'unknown_credential' };
+    // A discoverable credential names its user too: it must be the one the credential was registered to.
+    const userHandle = (response.response as { userHandle?: unknown } | undefined)?.userHandle;
+    if (userHandle !== undefined && userHandle !== Buffer.from(credential.userId, 'utf8').toString('base64url'))
+      return { ok: false, reason: 'wrong_user_handle' };
     const verdict = await this.checkAssertion(credential, response, challenge, true);
     return verdict.ok ? { ok: true, userId: credential.userId } : verdict;
   }

@@ -7,6 +7,8 @@ import { SessionsRepository } from './sessions.repository';
 export const LAST_SEEN_FLUSH_MS = 60_000;
 /** Bound on ended session ids remembered (each until its session would have expired). */
 const MAX_ENDED = 200_000;
+/** Bound on step-ups remembered for sessions not loaded yet (rare: a step-up racing the first read). */
+const MAX_EARLY_STEP_UPS = 10_000;
 
 interface LiveSession {
   userId: string;
@@ -34,6 +36,8 @@ export class LiveSessions implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(LiveSessions.name);
   private live = new Map<string, LiveSession>();
   private readonly ended = new Map<string, number>();
+  /** Step-ups heard of for sessions not held here yet (a load may be running): applied when they are. */
+  private readonly earlyStepUps = new Map<string, number>();
   private readonly seenSinceFlush = new Set<string>();
   private readonly listeners = new Set<(news: SessionNews) => void>();
   private readonly idleMs: number;
@@ -88,7 +92,7 @@ export class LiveSessions implements OnModuleInit, OnApplicationShutdown {
         userId: row.userId,
         expiresAt: row.expiresAt.getTime(),
         lastSeen: Math.max(known?.lastSeen ?? 0, row.lastSeenAt.getTime()),
-        stepUpAt: Math.max(known?.stepUpAt ?? 0, row.stepUpAt?.getTime() ?? 0),
+        stepUpAt: Math.max(known?.stepUpAt ?? 0, row.stepUpAt?.getTime() ?? 0, this.earlyStepUps.get(row.id) ?? 0),
       });
     }
     this.live = fresh;
@@ -105,7 +109,12 @@ export class LiveSessions implements OnModuleInit, OnApplicationShutdown {
    */
   steppedUp(id: string, at: number): void {
     const session = this.live.get(id);
-    if (session && at > session.stepUpAt) session.stepUpAt = at;
+    if (session) {
+      if (at > session.stepUpAt) session.stepUpAt = at;
+      return;
+    }
+    if (this.earlyStepUps.size >= MAX_EARLY_STEP_UPS) this.earlyStepUps.clear();
+    this.earlyStepUps.set(id, Math.max(at, this.earlyStepUps.get(id) ?? 0));
   }
 
   /**
@@ -177,7 +186,9 @@ export class LiveSessions implements OnModuleInit, OnApplicationShutdown {
       this.ended.set(id, row ? row.expiresAt.getTime() : Date.now() + LAST_SEEN_FLUSH_MS);
       return undefined;
     }
-    const session = { userId: row.userId, expiresAt: row.expiresAt.getTime(), lastSeen: row.lastSeenAt.getTime(), stepUpAt: row.stepUpAt?.getTime() ?? 0 };
+    const stepUpAt = Math.max(row.stepUpAt?.getTime() ?? 0, this.earlyStepUps.get(id) ?? 0);
+    this.earlyStepUps.delete(id);
+    const session = { userId: row.userId, expiresAt: row.expiresAt.getTime(), lastSeen: row.lastSeenAt.getTime(), stepUpAt };
     this.live.set(id, session);
     return session;
   }

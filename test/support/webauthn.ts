@@ -98,7 +98,7 @@ export class SoftAuthenticator {
   }
 
   /** navigator.credentials.get: an assertion by one held credential (the first allowed, or the one named). */
-  get(options: Json, overrides: { credentialId?: string; origin?: string; counter?: number } = {}): Json {
+  get(options: Json, overrides: { credentialId?: string; origin?: string; counter?: number; userHandle?: string } = {}): Json {
     const allowed = ((options.allowCredentials as Array<{ id: string }> | undefined) ?? []).map((c) => c.id);
     const id = overrides.credentialId ?? allowed.find((c) => this.credentials.has(c)) ?? [...this.credentials.keys()][0];
     const held = this.credentials.get(id);
@@ -115,7 +115,12 @@ export class SoftAuthenticator {
       id,
       rawId: id,
       type: 'public-key',
-      response: { clientDataJSON: b64url(clientDataJSON), authenticatorData: b64url(authData), signature: b64url(signature), userHandle: held.userHandle },
+      response: {
+        clientDataJSON: b64url(clientDataJSON),
+        authenticatorData: b64url(authData),
+        signature: b64url(signature),
+        userHandle: overrides.userHandle ?? held.userHandle,
+      },
       clientExtensionResults: {},
       authenticatorAttachment: 'platform',
     };
