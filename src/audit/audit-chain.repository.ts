@@ -89,8 +89,10 @@ export class AuditChainRepository {
 
   /** Events with seq in (afterSeq, upToSeq], oldest first, at most limit. */
   async page(afterSeq: number, upToSeq: number, limit: number, manager: EntityManager = this.dataSource.manager): Promise<AuditEvent[]> {
-    const rows = await manager.query<EventRow[]>(`SELECT * FROM "audit_events" WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3`, [afterSeq, upToSeq, limit]);
-    return rows.map(eventOfRow);
+    // No upper bound in SQL: with one, stale statistics (after a bulk load) can make the planner
+    // sort the whole remaining range for every page; "seq > $1 ORDER BY seq LIMIT" walks the index.
+    const rows = await manager.query<EventRow[]>(`SELECT * FROM "audit_events" WHERE seq > $1 ORDER BY seq LIMIT $2`, [afterSeq, limit]);
+    return rows.filter((row) => Number(row.seq) <= upToSeq).map(eventOfRow);
   }
 
   /**
