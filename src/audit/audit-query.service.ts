@@ -11,10 +11,11 @@ const EXPORT_BATCH = 1000;
 export class AuditQueryService {
   constructor(@InjectRepository(AuditEvent) private readonly events: Repository<AuditEvent>) {}
 
+  /** Newest first by id, which the type and time indexes serve; seq follows the same order but for appends racing between instances. */
   async list(query: ListAuditEventsQuery): Promise<AuditEventView[]> {
     const builder = this.events
       .createQueryBuilder('e')
-      .orderBy('e.seq', 'DESC')
+      .orderBy('e.id', 'DESC')
       .limit(query.limit ?? 100);
     if (query.type) builder.andWhere('e.type = :type', { type: query.type });
     if (query.outcome) builder.andWhere('e.outcome = :outcome', { outcome: query.outcome });
