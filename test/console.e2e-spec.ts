@@ -598,9 +598,11 @@ describe('SOC console in a real browser', () => {
     await shot(page, '07-account');
   });
 
-  it("shows each audit event's seq and verifies the hash chain with one button", async () => {
+  it("shows each audit event's seq, new events live, and verifies the hash chain with one button", async () => {
     const { page } = admin;
     await page.click('#nav a[data-view="audit"]');
+    await page.fill('#audit-type', '');
+    await page.press('#audit-type', 'Enter');
     await page.locator('#audit-body tr').first().waitFor();
     const seqs = await page.locator('#audit-body td.seq').allTextContents();
     expect(seqs.length).toBeGreaterThan(0);
@@ -614,7 +616,18 @@ describe('SOC console in a real browser', () => {
     expect(text).toMatch(/^Chain intact: \d+ events checked \(head seq \d+, hash [0-9a-f]{16}…\)\.$/);
     expect(await page.getAttribute('#audit-verify-result', 'data-ok')).toBe('true');
     await shot(page, '06b-audit-verified');
+
+    // Live over /ws/audit: a failed sign-in elsewhere appears at the top without a reload, seq next.
+    await page.locator('#audit-live[data-state="live"]').waitFor();
+    const before = Number(await page.locator('#audit-body td.seq').first().textContent());
+    const stranger = `live-${Date.now()}@console.test`;
+    expect((await call(server.origin, 'POST', '/api/v1/auth/token', { body: { username: stranger, password: 'not-the-password-1' } })).status).toBe(401);
+    const row = page.locator('#audit-body tr').first();
+    await page.waitForFunction((name) => document.querySelector('#audit-body tr td:nth-child(5)')?.textContent === name, stranger);
+    expect(Number(await row.locator('td.seq').textContent())).toBeGreaterThan(before);
+    expect(await row.getAttribute('class')).toContain('failure');
     await page.click('#nav a[data-view="alerts"]');
+    expect(await page.getAttribute('#audit-live', 'data-state')).toBe('closed');
   });
 
   it('signs out to the sign-in page, and the old cookie no longer works', async () => {

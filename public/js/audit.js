@@ -1,6 +1,8 @@
-// Audit (audit:read): recent events, failures highlighted, filter by type and outcome; each event's
-// place in the hash chain (seq), and a button that has the server recompute the chain.
+// Audit (audit:read): recent events, failures highlighted, filter by type and outcome, new events
+// live over /ws/audit while the page is open; each event's place in the hash chain (seq), and a
+// button that has the server recompute the chain.
 import { ApiError, get, query } from './api.js';
+import { openAuditLive } from './audit-live.js';
 import { $, clear, h, message, show, time } from './dom.js';
 
 const KNOWN_TYPES = [
@@ -19,7 +21,10 @@ const KNOWN_TYPES = [
   'user.deleted',
   'user.password_changed',
 ];
+const MAX_ROWS = 200;
 let session = null;
+let closeLive = null;
+let reloadAfterReconnect = false;
 const seenTypes = new Set(KNOWN_TYPES);
 
 export function init(current) {
@@ -36,9 +41,18 @@ export function init(current) {
 export function enter(current) {
   session = current;
   void load();
+  closeLive?.();
+  closeLive = openAuditLive(addLive, liveState);
+}
+
+export function leave() {
+  closeLive?.();
+  closeLive = null;
+  liveState('closed');
 }
 
 export function reset() {
+  leave();
   clear($('audit-body'));
   message($('audit-verify-result'), '');
   $('audit-filter').reset();
@@ -88,27 +102,52 @@ async function load() {
   }
 }
 
+function liveState(state) {
+  const element = $('audit-live');
+  element.dataset.state = state;
+  element.className = `conn conn-${state === 'live' ? 'live' : state === 'reconnecting' ? 'reconnecting' : 'connecting'}`;
+  element.textContent = state === 'live' ? 'Live' : state === 'reconnecting' ? 'Reconnecting…' : 'Not live';
+  // Events written while the feed was down are read again once it is back.
+  if (state === 'reconnecting') reloadAfterReconnect = true;
+  if (state === 'live' && reloadAfterReconnect) {
+    reloadAfterReconnect = false;
+    void load();
+  }
+}
+
+/** A new event from the feed: shown at the top when it matches the filters, once. */
+function addLive(event) {
+  const type = $('audit-type').value.trim();
+  const outcome = $('audit-outcome').value;
+  if ((type && event.type !== type) || (outcome && event.outcome !== outcome)) return;
+  const body = $('audit-body');
+  if (body.querySelector(`tr[data-id="${CSS.escape(String(event.id))}"]`)) return;
+  body.prepend(row(event));
+  while (body.rows.length > MAX_ROWS) body.lastElementChild.remove();
+  show($('audit-empty'), false);
+}
+
 function render(events) {
   const body = clear($('audit-body'));
-  for (const event of events) {
-    const failure = event.outcome === 'failure';
-    body.append(
-      h(
-        'tr',
-        {
-          class: ['audit-row', failure ? 'failure' : 'success'],
-          dataset: { id: String(event.id), seq: String(event.seq ?? ''), outcome: String(event.outcome) },
-        },
-        h('td', { class: 'seq', text: event.seq ?? '' }),
-        h('td', { class: 'when' }, time(event.created_at)),
-        h('td', {}, h('code', { text: event.type })),
-        h('td', {}, h('span', { class: ['pill', failure ? 'pill-bad' : 'pill-ok'], text: event.outcome })),
-        h('td', { text: event.actor ?? '—' }),
-        h('td', {}, h('code', { text: event.ip ?? '—' })),
-        h('td', { class: 'reason', text: event.reason ?? '' }),
-        h('td', { class: 'agent', text: event.user_agent ?? '', title: event.user_agent ?? '' }),
-      ),
-    );
-  }
+  body.append(...events.map(row));
   show($('audit-empty'), events.length === 0);
+}
+
+function row(event) {
+  const failure = event.outcome === 'failure';
+  return h(
+    'tr',
+    {
+      class: ['audit-row', failure ? 'failure' : 'success'],
+      dataset: { id: String(event.id), seq: String(event.seq ?? ''), outcome: String(event.outcome) },
+    },
+    h('td', { class: 'seq', text: event.seq ?? '' }),
+    h('td', { class: 'when' }, time(event.created_at)),
+    h('td', {}, h('code', { text: event.type })),
+    h('td', {}, h('span', { class: ['pill', failure ? 'pill-bad' : 'pill-ok'], text: event.outcome })),
+    h('td', { text: event.actor ?? '—' }),
+    h('td', {}, h('code', { text: event.ip ?? '—' })),
+    h('td', { class: 'reason', text: event.reason ?? '' }),
+    h('td', { class: 'agent', text: event.user_agent ?? '', title: event.user_agent ?? '' }),
+  );
 }

@@ -1,0 +1,75 @@
+// The audit page's live feed: /api/v1/ws/audit while the page is open. Each frame is
+// { type: 'audit.event', data: <event> }. The socket reconnects with backoff; a 4401 close (the
+// credential died) is left to the alerts socket, which signs the console out.
+const WS_PATH = '/api/v1/ws/audit';
+const CLOSE_CREDENTIAL_INVALID = 4401;
+const BACKOFF_BASE_MS = 1000;
+const BACKOFF_MAX_MS = 30_000;
+
+/**
+ * Opens the feed: onEvent(event) for each audit event, onState('live' | 'reconnecting' | 'closed')
+ * when the connection changes (after a reconnect the page reloads its list to fill the gap).
+ * Returns a function that closes it for good.
+ */
+export function openAuditLive(onEvent, onState) {
+  let socket = null;
+  let attempt = 0;
+  let timer = null;
+  let stopped = false;
+
+  const connect = () => {
+    if (stopped) return;
+    let ws;
+    try {
+      ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${WS_PATH}`);
+    } catch {
+      retry();
+      return;
+    }
+    socket = ws;
+    ws.onopen = () => {
+      if (socket !== ws) return;
+      attempt = 0;
+      onState('live');
+    };
+    ws.onmessage = (message) => {
+      if (socket !== ws) return;
+      let frame;
+      try {
+        frame = JSON.parse(message.data);
+      } catch {
+        return;
+      }
+      if (frame?.type === 'audit.event' && frame.data && typeof frame.data === 'object') onEvent(frame.data);
+    };
+    ws.onclose = (event) => {
+      if (socket !== ws) return;
+      socket = null;
+      if (stopped) return;
+      if (event.code === CLOSE_CREDENTIAL_INVALID) {
+        onState('closed');
+        return;
+      }
+      retry();
+    };
+  };
+
+  const retry = () => {
+    onState('reconnecting');
+    attempt += 1;
+    const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+    clearTimeout(timer);
+    timer = setTimeout(connect, Math.round(ceiling / 2 + Math.random() * (ceiling / 2)));
+  };
+
+  connect();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+    if (socket) {
+      const closing = socket;
+      socket = null;
+      closing.close(1000, 'left the page');
+    }
+  };
+}
