@@ -1,6 +1,6 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { Public, RequirePermissions } from '../access/access.decorators';
+import { OpenDuringMfaEnrolment, Public, RequirePermissions, RequireStepUp } from '../access/access.decorators';
 import type { Principal } from '../access/principal';
 import { AuthRefusal } from './auth-refusal';
 import { AuthGuard } from './auth.guard';
@@ -34,6 +34,15 @@ class UndecoratedController {
 @Public()
 class PublicController {
   handler(): void {}
+}
+
+@OpenDuringMfaEnrolment()
+class EnrolmentController {
+  @RequirePermissions()
+  status(): void {}
+  @RequirePermissions()
+  @RequireStepUp()
+  remove(): void {}
 }
 
 interface FakeRequest {
@@ -137,6 +146,18 @@ describe('AuthGuard: the global guard, default deny', () => {
     for (let i = 0; i < 3; i++) await guard.canActivate(httpContext(AlertsController, 'create', request(), headers));
     await guard.canActivate(httpContext(AlertsController, 'list', request(), headers));
     expect(authenticator.seen.map((seen) => seen.route.permissions)).toEqual([['alerts:write'], ['alerts:write'], ['alerts:write'], ['alerts:read']]);
-    expect(read).toHaveBeenCalledTimes(4);
+    // Four keys (public, permissions, step-up, open during enrolment) for each of the two routes.
+    expect(read).toHaveBeenCalledTimes(2 * 4);
+  });
+
+  it('passes @RequireStepUp() and @OpenDuringMfaEnrolment() (on the handler or its controller) to the decision', async () => {
+    await guard.canActivate(httpContext(EnrolmentController, 'status', request(), headers));
+    await guard.canActivate(httpContext(EnrolmentController, 'remove', request(), headers));
+    await guard.canActivate(httpContext(AlertsController, 'create', request(), headers));
+    expect(authenticator.seen.map((seen) => seen.route)).toEqual([
+      { isPublic: false, permissions: [], stepUp: false, openDuringEnrolment: true },
+      { isPublic: false, permissions: [], stepUp: true, openDuringEnrolment: true },
+      { isPublic: false, permissions: ['alerts:write'], stepUp: false, openDuringEnrolment: false },
+    ]);
   });
 });
