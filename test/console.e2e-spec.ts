@@ -239,6 +239,20 @@ describe('SOC console in a real browser', () => {
     expect(await page.isVisible('#console-view')).toBe(true);
   });
 
+  it('marks the alerts AuroraSOC raised from its own audit trail (source aurorasoc-auth) as detected', async () => {
+    const { page } = admin;
+    const post = (source: string) =>
+      call(server.origin, 'POST', '/api/v1/alerts', { headers: apiKey(ingestKey), body: { title: `from ${source}`, severity: 'high', source } });
+    const detected = await post('aurorasoc-auth');
+    const other = await post('edr');
+    const detectedRow = page.locator(`#alerts-body tr[data-id="${detected.body.id}"]`);
+    const otherRow = page.locator(`#alerts-body tr[data-id="${other.body.id}"]`);
+    await detectedRow.waitFor({ state: 'visible', timeout: 5000 });
+    await otherRow.waitFor({ state: 'visible', timeout: 5000 });
+    expect(await detectedRow.locator('.source .detected').textContent()).toBe('detected');
+    expect(await otherRow.locator('.source .detected').count()).toBe(0);
+  });
+
   it('creates an API key, shows it once with a warning, and revokes it after confirmation', async () => {
     const { page } = admin;
     await page.click('#nav a[data-view="keys"]');
