@@ -84,8 +84,6 @@ export class AuditRecorder implements OnModuleInit, OnApplicationShutdown {
   private retryTimer?: NodeJS.Timeout;
   private floodSweep?: NodeJS.Timeout;
   dropped = 0;
-  /** The highest seq this instance has written. */
-  lastSeq = 0;
 
   constructor(
     private readonly chain: AuditChainRepository,
@@ -179,10 +177,7 @@ export class AuditRecorder implements OnModuleInit, OnApplicationShutdown {
         }
         this.queue.splice(0, batch.length);
         this.retryDelayMs = 0;
-        for (const event of saved) {
-          this.lastSeq = Math.max(this.lastSeq, Number(event.seq));
-          void this.bus.publish({ type: 'audit.recorded', event: toAuditEventView(event) });
-        }
+        for (const event of saved) void this.bus.publish({ type: 'audit.recorded', event: toAuditEventView(event) });
       }
     } finally {
       this.flushing = false;
