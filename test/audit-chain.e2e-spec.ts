@@ -102,7 +102,10 @@ describe(`Audit hash chain (${postgresServerUrl() ? 'PostgreSQL' : 'embedded PGl
     const logged = jest.spyOn(Logger.prototype, 'log');
     try {
       expect(await t.app.get(AuditChainMonitor).logHead()).toEqual(head);
-      expect(logged).toHaveBeenCalledWith({ audit_chain_head: head }, `audit chain head seq ${head.seq} hash ${head.hash}`);
+      expect(logged).toHaveBeenCalledWith(
+        { audit_chain_head: head, audit_chain_base: { seq: 0, hash: '0'.repeat(64) } },
+        `audit chain head seq ${head.seq} hash ${head.hash}`,
+      );
     } finally {
       logged.mockRestore();
     }
@@ -208,7 +211,16 @@ describe(`Audit retention (${postgresServerUrl() ? 'PostgreSQL' : 'embedded PGli
     await dataSource.query(
       `INSERT INTO "audit_events" ("type", "outcome", "actor", "created_at") SELECT 'test.kept', 'success', 'k' || i, now() + interval '60 days' FROM generate_series(1, 20) i`,
     );
-    const deleted = await t.app.get(AuditRetention).run(Date.now() + 40 * 86_400_000, 30);
+    const [{ hash: lastDeletedHash }] = await dataSource.query<Array<{ hash: string }>>(`SELECT hash FROM "audit_events" WHERE seq = $1`, [young - 1]);
+    const logged = jest.spyOn(Logger.prototype, 'log');
+    let deleted: number;
+    try {
+      deleted = await t.app.get(AuditRetention).run(Date.now() + 40 * 86_400_000, 30);
+      // The new base is logged, for the same external anchoring as the head.
+      expect(logged).toHaveBeenCalledWith({ audit_chain_base: { seq: young - 1, hash: lastDeletedHash } }, expect.stringContaining(`after seq ${young - 1}`));
+    } finally {
+      logged.mockRestore();
+    }
     expect(deleted).toBe(young - 1);
     const [{ oldest }] = await dataSource.query<Array<{ oldest: number }>>(`SELECT min("seq")::int AS oldest FROM "audit_events"`);
     expect(oldest).toBe(young);

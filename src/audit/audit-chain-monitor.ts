@@ -41,9 +41,10 @@ export class AuditChainMonitor implements OnModuleInit, OnApplicationShutdown {
   /** Reads the head and logs it; a database that does not answer is logged and tried next time. */
   async logHead(): Promise<ChainPosition | null> {
     try {
-      const { head } = await this.chain.state();
+      const { head, base } = await this.chain.state();
       if (head.seq > this.headSeq) this.headSeq = head.seq;
-      this.logger.log({ audit_chain_head: head }, `audit chain head seq ${head.seq} hash ${head.hash}`);
+      // The base too: it moves only when retention deletes, so a base that moved otherwise shows.
+      this.logger.log({ audit_chain_head: head, audit_chain_base: base }, `audit chain head seq ${head.seq} hash ${head.hash}`);
       return head;
     } catch (error) {
       this.logger.warn(`could not read the audit chain head: ${(error as Error).message}`);

@@ -48,13 +48,20 @@ export class AuditRetention implements OnModuleInit, OnApplicationShutdown {
 
   private async deleteExpired(cutoff: Date): Promise<number> {
     let total = 0;
+    let base: ChainPosition | undefined;
     for (;;) {
       const step = await this.chain.deleteThrough((state, manager) => this.expiredPrefix(state.base, state.head.seq, cutoff, manager));
       if (!step) break;
       total += step.deleted;
+      base = step.base;
       if (step.deleted === 0) break;
     }
-    if (total > 0) this.logger.log(`deleted ${total} audit events older than ${cutoff.toISOString()}; the chain now starts after them`);
+    if (total > 0 && base) {
+      this.logger.log(
+        { audit_chain_base: base },
+        `deleted ${total} audit events older than ${cutoff.toISOString()}; the chain now starts after seq ${base.seq} (hash ${base.hash})`,
+      );
+    }
     return total;
   }
 
