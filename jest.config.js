@@ -1,7 +1,9 @@
 // CommonJS mode with @swc/jest: NestJS 12 ships ESM files (import.meta) that ts-jest cannot transform.
 const shared = {
   transform: { '^.+\\.(t|j)sx?$': ['@swc/jest'] },
-  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|file-type|load-esm|strtok3|token-types|@tokenizer|uint8array-extras)/)'],
+  transformIgnorePatterns: [
+    '/node_modules/(?!(@nestjs|file-type|load-esm|strtok3|token-types|@tokenizer|uint8array-extras|openid-client|oauth4webapi|jose|oidc-provider)/)',
+  ],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
   testEnvironment: 'node',
 };

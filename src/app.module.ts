@@ -13,6 +13,7 @@ import { DetectionsModule } from './detections/detections.module';
 import { HealthModule } from './health/health.module';
 import { loggerParams } from './common/logging';
 import { MetricsModule } from './metrics/metrics.module';
+import { OidcModule } from './oidc/oidc.module';
 import { UsersModule } from './users/users.module';
 
 /** Wires the feature modules. The global guards (throttle, then auth) are registered by AuthModule. */
@@ -32,6 +33,7 @@ export class AppModule {
         UsersModule,
         ApiKeysModule,
         AuthModule,
+        OidcModule,
         RealtimeModule,
         AlertsModule,
         DetectionsModule,

@@ -74,6 +74,6 @@ const MINUTE_MS = 60_000;
     { provide: APP_GUARD, useClass: LoginThrottlerGuard },
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
-  exports: [Authenticator, CredentialRecheck, UserRegistry],
+  exports: [Authenticator, CredentialRecheck, UserRegistry, AuthService, AuthCookie],
 })
 export class AuthModule {}

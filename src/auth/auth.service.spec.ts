@@ -190,7 +190,7 @@ describe(AuthService.name, () => {
       expect(issued).toEqual({ access_token: expect.any(String) as unknown, token_type: 'bearer', expires_in: LIFETIME_S });
       const claims = claimsOf(accessTokenOf(issued));
       expect(claims).toMatchObject({ sub: 'alice', role: 'analyst', uid: 'id-alice', iat: NOW_S, exp: NOW_S + LIFETIME_S });
-      expect(sessions.create).toHaveBeenCalledWith('id-alice', new Date((NOW_S + LIFETIME_S) * 1000), CLIENT, ['pwd']);
+      expect(sessions.create).toHaveBeenCalledWith('id-alice', new Date((NOW_S + LIFETIME_S) * 1000), CLIENT, ['pwd'], null);
       expect(claims.sid).toBe((await (sessions.create.mock.results[0].value as Promise<{ id: string }>)).id);
     });
 
@@ -433,7 +433,7 @@ describe(AuthService.name, () => {
     it('records how the user signed in on the session', async () => {
       await sut.signIn({ id: 'id-alice', username: 'alice' }, CLIENT, ['pwd', 'otp']);
 
-      expect(sessions.create).toHaveBeenCalledWith('id-alice', expect.any(Date), CLIENT, ['pwd', 'otp']);
+      expect(sessions.create).toHaveBeenCalledWith('id-alice', expect.any(Date), CLIENT, ['pwd', 'otp'], null);
     });
   });
 

@@ -100,10 +100,10 @@ export class AuthService {
    * database, then this instance's registry, which the bus keeps current), so the token is not
    * already dead. null when the account is gone or disabled.
    */
-  async signIn(user: Pick<User, 'id' | 'username'>, client: ClientInfo, methods: AuthMethodUsed[]): Promise<IssuedToken | null> {
+  async signIn(user: Pick<User, 'id' | 'username'>, client: ClientInfo, methods: AuthMethodUsed[], ssoSid: string | null = null): Promise<IssuedToken | null> {
     let current = await this.users.findById(user.id);
     for (let round = 1; current && !current.disabled; round++) {
-      const issued = await this.issueFor(current, client, methods);
+      const issued = await this.issueFor(current, client, methods, ssoSid);
       if (!issued) return null;
       // A role change or disabling that committed while the session was written ends that
       // session: read the account once more, and sign in again rather than answer a dead token.
@@ -117,7 +117,12 @@ export class AuthService {
   }
 
   /** A session and its token for the account's state as read, or newer news of it here. */
-  private async issueFor(current: User, client: ClientInfo, methods: AuthMethodUsed[]): Promise<{ token: IssuedToken; sessionId: string } | null> {
+  private async issueFor(
+    current: User,
+    client: ClientInfo,
+    methods: AuthMethodUsed[],
+    ssoSid: string | null,
+  ): Promise<{ token: IssuedToken; sessionId: string } | null> {
     let state = { role: current.role, tokensValidAfter: current.tokensValidAfter, version: current.version };
     let issuedAt: number;
     for (let attempt = 1; ; attempt++) {
@@ -129,7 +134,7 @@ export class AuthService {
       if (issuedAt >= state.tokensValidAfter || attempt >= ISSUE_ATTEMPTS) break;
     }
     const expiresAt = new Date((issuedAt + this.tokens.lifetimeSeconds) * 1000);
-    const session = await this.sessions.create(current.id, expiresAt, client, methods);
+    const session = await this.sessions.create(current.id, expiresAt, client, methods, ssoSid);
     const { token } = this.tokens.issue(current.username, state.role, issuedAt, current.id, session.id);
     return { token: { access_token: token, token_type: 'bearer', expires_in: this.tokens.lifetimeSeconds }, sessionId: session.id };
   }

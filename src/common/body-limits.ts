@@ -21,6 +21,18 @@ export function isJsonRequest(req: IncomingMessage): boolean {
   return isJsonContentType(req.headers['content-type']);
 }
 
+/**
+ * The one route that reads a form body (application/x-www-form-urlencoded) instead of JSON: an
+ * identity provider's back-channel logout (OpenID Connect Back-Channel Logout 1.0 sends a form);
+ * its controller reads the body itself.
+ */
+export const FORM_BODY_PATHS: ReadonlySet<string> = new Set(['/api/v1/auth/oidc/backchannel-logout']);
+
+function isFormRequest(req: Request): boolean {
+  const header = req.headers['content-type'];
+  return header !== undefined && header.split(';')[0].trim().toLowerCase() === 'application/x-www-form-urlencoded' && FORM_BODY_PATHS.has(req.path);
+}
+
 /** Whether the request announces a body (a length above 0, or chunked). */
 export function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
@@ -41,7 +53,7 @@ export function checkBodyFraming(req: Request, _res: Response, next: NextFunctio
   if (!hasBody(req)) return next();
   const length = req.headers['content-length'];
   if (length !== undefined && Number(length) > MAX_BODY_BYTES) return next(new PayloadTooLargeException(BODY_TOO_LARGE_MESSAGE));
-  if (req.path.startsWith('/api/') && !isJsonRequest(req)) {
+  if (req.path.startsWith('/api/') && !isJsonRequest(req) && !isFormRequest(req)) {
     return next(new UnsupportedMediaTypeException('the API reads JSON bodies only: send Content-Type: application/json'));
   }
   next();

@@ -2,6 +2,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isRole, type Role } from '../access/permissions';
+import { readOidcConfig, type OidcConfig } from './oidc-config';
 
 /** Every setting of the service, read and validated once at start-up (see docs/api.md). */
 export class AppConfig {
@@ -39,6 +40,8 @@ export class AppConfig {
   mfaEncryptionKey?: string;
   webauthnRpId: string;
   webauthnRpName: string;
+  /** Single sign-on (OpenID Connect); null when OIDC_ISSUER is unset. */
+  oidc: OidcConfig | null;
 }
 
 export class ConfigError extends Error {}
@@ -218,6 +221,7 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
   const mfaKey = read.string('MFA_ENCRYPTION_KEY');
   if (mfaKey !== undefined && mfaKey.length < MIN_SECRET_LENGTH) read.errors.push(`MFA_ENCRYPTION_KEY must be at least ${MIN_SECRET_LENGTH} characters`);
   config.mfaEncryptionKey = mfaKey;
+  config.oidc = readOidcConfig(env, config.allowedOrigins, config.isProduction, read.errors);
 
   const secret = read.string('JWT_SECRET_KEY');
   if (secret !== undefined && secret.length < MIN_SECRET_LENGTH) {

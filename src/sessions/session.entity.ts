@@ -46,4 +46,8 @@ export class Session {
   /** When a second factor was last verified in this session (sign-in or step-up); null: never. */
   @Column({ name: 'step_up_at', type: 'timestamptz', nullable: true })
   stepUpAt: Date | null;
+
+  /** The identity provider's session id (`sid`) of a single sign-on, for back-channel logout. */
+  @Column({ name: 'sso_sid', type: 'varchar', length: 255, nullable: true })
+  ssoSid?: string | null;
 }

@@ -4,7 +4,7 @@ import { DataSource, Repository } from 'typeorm';
 import { Session, type AuthMethodUsed } from './session.entity';
 
 /** Which live sessions to end: these ids, or every one of a user (optionally but one). */
-export type SessionSelection = { ids: string[]; userId?: string } | { userId: string; exceptId?: string };
+export type SessionSelection = { ids: string[]; userId?: string } | { userId: string; exceptId?: string } | { ssoSid: string; userId?: string };
 
 /** What ending a session tells the rest: whose it was and until when its tokens would have lived. */
 export interface EndedSession {
@@ -28,6 +28,7 @@ export class SessionsRepository {
     userAgent: string | null;
     authMethods: AuthMethodUsed[];
     stepUpAt: Date | null;
+    ssoSid?: string | null;
   }): Promise<Session> {
     return this.sessions.save(this.sessions.create(fields));
   }
@@ -66,6 +67,10 @@ export class SessionsRepository {
     if (selection.userId !== undefined) {
       params.push(selection.userId);
       where.push(`"user_id" = $${params.length}`);
+    }
+    if ('ssoSid' in selection) {
+      params.push(selection.ssoSid);
+      where.push(`"sso_sid" = $${params.length}`);
     }
     if ('exceptId' in selection && selection.exceptId !== undefined) {
       params.push(selection.exceptId);

@@ -11,7 +11,8 @@ import { SessionsRepository, type EndedSession, type SessionSelection } from './
 import { SessionView, toSessionView } from './sessions.dto';
 
 /** Why sessions end, as recorded (`end_reason`, and the audit event's reason). */
-export type EndReason = 'logout' | 'ended_by_user' | 'ended_by_admin' | 'password_changed' | 'role_changed' | 'disabled' | 'deleted' | 'idle';
+export type EndReason =
+  'logout' | 'ended_by_user' | 'ended_by_admin' | 'password_changed' | 'role_changed' | 'disabled' | 'deleted' | 'idle' | 'provider_logout';
 
 const REASON_OF_CHANGE: Record<AccessChange, EndReason> = { role: 'role_changed', disabled: 'disabled', password: 'password_changed', deleted: 'deleted' };
 
@@ -44,10 +45,10 @@ export class SessionsService implements OnModuleInit {
   }
 
   /** A sign-in with a second factor counts as one verified in the session (step-up) from its start. */
-  async create(userId: string, expiresAt: Date, client: ClientInfo, authMethods: AuthMethodUsed[]): Promise<Session> {
+  async create(userId: string, expiresAt: Date, client: ClientInfo, authMethods: AuthMethodUsed[], ssoSid: string | null = null): Promise<Session> {
     const now = new Date();
     const stepUpAt = authMethods.some((method) => SECOND_FACTOR_METHODS.includes(method)) ? now : null;
-    const session = await this.sessions.insert({ userId, expiresAt, ip: client.ip, userAgent: client.userAgent, authMethods, stepUpAt });
+    const session = await this.sessions.insert({ userId, expiresAt, ip: client.ip, userAgent: client.userAgent, authMethods, stepUpAt, ssoSid });
     this.live.add(session.id, userId, expiresAt.getTime(), now.getTime(), stepUpAt?.getTime() ?? 0);
     return session;
   }

@@ -23,6 +23,10 @@ export class User {
   @Column({ type: 'varchar', length: 20 })
   role: Role;
 
+  /** The identity provider's subject (`sub`) of a user created by single sign-on; null for others. */
+  @Column({ name: 'sso_subject', type: 'varchar', length: 255, nullable: true })
+  ssoSubject?: string | null;
+
   @Column({ type: 'boolean', default: false })
   disabled: boolean;
 

@@ -25,6 +25,7 @@ interface UserRow {
   username_key: string;
   password_hash: string;
   role: Role;
+  sso_subject: string | null;
   disabled: boolean;
   tokens_valid_after: string | number;
   version: string | number;
@@ -39,6 +40,7 @@ function userOf(row: UserRow): User {
     usernameKey: row.username_key,
     passwordHash: row.password_hash,
     role: row.role,
+    ssoSubject: row.sso_subject ?? null,
     disabled: row.disabled,
     tokensValidAfter: Number(row.tokens_valid_after),
     version: Number(row.version),
@@ -108,6 +110,10 @@ export class UsersRepository {
     return this.users.findOne({ where: { usernameKey: usernameKey(username) } });
   }
 
+  findBySsoSubject(subject: string): Promise<User | null> {
+    return this.users.findOne({ where: { ssoSubject: subject } });
+  }
+
   list(): Promise<User[]> {
     return this.users.find({ order: { createdAt: 'ASC' } });
   }
@@ -116,7 +122,7 @@ export class UsersRepository {
     return this.users.count();
   }
 
-  insert(fields: { username: string; passwordHash: string; role: Role }): Promise<User> {
+  insert(fields: { username: string; passwordHash: string; role: Role; ssoSubject?: string }): Promise<User> {
     return this.users.save(this.users.create({ ...fields, usernameKey: usernameKey(fields.username), disabled: false, tokensValidAfter: 0, version: 1 }));
   }
 

@@ -4,7 +4,7 @@ import { permissionsOf, rolesWith, type Role } from '../access/permissions';
 import type { ClientInfo } from '../common/client-info';
 import { isUniqueViolation } from '../common/database-errors';
 import { EventBus } from '../database/event-bus';
-import { PasswordHasher } from './password-hasher';
+import { NO_PASSWORD, PasswordHasher } from './password-hasher';
 import { AccessChange, UserLifecycle } from './user-lifecycle';
 import { User } from './user.entity';
 import { CreateUserDto, toUserView, UpdateUserDto, UserView } from './users.dto';
@@ -53,6 +53,25 @@ export class UsersService {
 
   findById(id: string): Promise<User | null> {
     return this.users.findById(id);
+  }
+
+  /** The user that single sign-on created for this subject of the identity provider. */
+  findBySsoSubject(subject: string): Promise<User | null> {
+    return this.users.findBySsoSubject(subject);
+  }
+
+  /** A user created at their first single sign-on: bound to the provider's subject, with no password. */
+  async createSsoUser(username: string, role: Role, subject: string, client?: ClientInfo): Promise<User> {
+    let user: User;
+    try {
+      user = await this.users.insert({ username, passwordHash: NO_PASSWORD, role, ssoSubject: subject });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new ConflictException(DUPLICATE);
+      throw error;
+    }
+    await this.announce(user);
+    this.audit.record({ type: 'user.created', outcome: 'success', actor: 'sso', reason: `${user.username} as ${user.role} (single sign-on)`, client });
+    return user;
   }
 
   count(): Promise<number> {

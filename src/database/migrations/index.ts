@@ -8,6 +8,7 @@ import { CreateSessions1764370000006 } from './1764370000006-CreateSessions';
 import { ApiKeyControls1764370000007 } from './1764370000007-ApiKeyControls';
 import { AuditChain1764370000008 } from './1764370000008-AuditChain';
 import { SecondFactors1764370000009 } from './1764370000009-SecondFactors';
+import { SingleSignOn1764370000010 } from './1764370000010-SingleSignOn';
 
 /** Every migration, in order; the app runs them at start-up. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   ApiKeyControls1764370000007,
   AuditChain1764370000008,
   SecondFactors1764370000009,
+  SingleSignOn1764370000010,
 ];

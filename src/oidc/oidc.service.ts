@@ -1,0 +1,177 @@
+import { ConflictException, Injectable } from '@nestjs/common';
+import * as client from 'openid-client';
+import { AuditRecorder } from '../audit/audit-recorder';
+import { AuthService, type IssuedToken } from '../auth/auth.service';
+import type { ClientInfo } from '../common/client-info';
+import { AppConfig } from '../config/app-config';
+import type { OidcConfig } from '../config/oidc-config';
+import type { AuthMethodUsed } from '../sessions/session.entity';
+import { SessionsService } from '../sessions/sessions.service';
+import type { User } from '../users/user.entity';
+import { UsersService } from '../users/users.service';
+import { OidcClient, ProviderUnavailableError, type IdTokenClaims } from './oidc-client';
+import { OIDC_FLOW_TTL_MS, OidcFlowCookie, type OidcFlow } from './oidc-flow-cookie';
+import { groupsOf, roleForGroups } from './role-mapping';
+import { safeReturnTo } from './return-to';
+
+/** Why a single sign-on failed: the `sso_error` the console shows in words, and the audit reason. */
+export type SsoError =
+  | 'provider_unavailable'
+  | 'provider_error'
+  | 'invalid_state'
+  | 'invalid_response'
+  | 'missing_username'
+  | 'no_role'
+  | 'account_conflict'
+  | 'role_conflict'
+  | 'user_disabled';
+
+export class SsoFailure extends Error {
+  constructor(
+    readonly reason: SsoError,
+    readonly actor: string | null = null,
+  ) {
+    super(reason);
+  }
+}
+
+/** The provider's `amr` values that are a second factor, as this API's auth methods. */
+const AMR_SECOND_FACTORS: Readonly<Record<string, AuthMethodUsed>> = { mfa: 'otp', otp: 'otp', hwk: 'webauthn' };
+const MAX_USERNAME = 100;
+
+export interface StartedFlow {
+  redirectTo: string;
+  cookie: string;
+}
+
+/**
+ * Single sign-on: starts a flow at the provider, and turns its callback into a session through the
+ * same issuing as a password sign-in; the user is created at their first sign-in, and their role
+ * follows the provider's groups at every sign-in (a change goes through UsersService, so their
+ * older sessions end as for any role change).
+ */
+@Injectable()
+export class OidcService {
+  private readonly settings: OidcConfig;
+  readonly flows: OidcFlowCookie;
+
+  constructor(
+    config: AppConfig,
+    private readonly provider: OidcClient,
+    private readonly users: UsersService,
+    private readonly auth: AuthService,
+    private readonly sessions: SessionsService,
+    private readonly audit: AuditRecorder,
+  ) {
+    this.settings = config.oidc!;
+    this.flows = new OidcFlowCookie(config.jwtSecret);
+  }
+
+  async start(returnTo: unknown, client: ClientInfo): Promise<StartedFlow> {
+    const flow: OidcFlow = {
+      state: randomValue(),
+      nonce: randomValue(),
+      codeVerifier: randomVerifier(),
+      returnTo: safeReturnTo(returnTo),
+      expiresAt: Date.now() + OIDC_FLOW_TTL_MS,
+    };
+    try {
+      const url = await this.provider.authorizationUrl({ ...flow, stepUp: false });
+      return { redirectTo: url.href, cookie: this.flows.seal(flow) };
+    } catch (error) {
+      throw this.failed(error instanceof ProviderUnavailableError ? 'provider_unavailable' : 'provider_error', null, client);
+    }
+  }
+
+  /** The callback: a session's token and where to go, or an SsoFailure (already audited). */
+  async finish(flow: OidcFlow | null, query: Record<string, unknown>, client: ClientInfo): Promise<{ token: IssuedToken; returnTo: string }> {
+    if (!flow || typeof query.state !== 'string' || query.state !== flow.state) throw this.failed('invalid_state', null, client);
+    if (query.error !== undefined) throw this.failed('provider_error', null, client);
+    const callbackUrl = new URL(this.settings.redirectUri);
+    for (const [name, value] of Object.entries(query)) if (typeof value === 'string') callbackUrl.searchParams.set(name, value);
+    let claims: IdTokenClaims;
+    try {
+      claims = await this.provider.exchange(callbackUrl, { ...flow, stepUp: false });
+    } catch (error) {
+      throw this.failed(error instanceof ProviderUnavailableError ? 'provider_unavailable' : 'invalid_response', null, client);
+    }
+    const username = claims[this.settings.usernameClaim];
+    if (typeof username !== 'string' || username.trim() === '' || username.length > MAX_USERNAME || username.includes('\u0000')) {
+      throw this.failed('missing_username', null, client);
+    }
+    const role = roleForGroups(groupsOf(claims[this.settings.rolesClaim]), this.settings);
+    if (!role) throw this.failed('no_role', username, client);
+    const user = await this.userFor(claims.sub, username, role, client);
+    const methods: AuthMethodUsed[] = ['sso', ...secondFactorsOf(claims.amr)];
+    const sid = typeof claims.sid === 'string' && claims.sid.length > 0 && claims.sid.length <= 255 ? claims.sid : null;
+    const token = await this.auth.signIn(user, client, methods, sid);
+    if (!token) throw this.failed('user_disabled', user.username, client);
+    this.audit.record({ type: 'auth.login', outcome: 'success', actor: user.username, reason: `single sign-on (${methods.join(', ')})`, client });
+    return { token, returnTo: flow.returnTo };
+  }
+
+  /** Back-channel logout: ends the sessions the provider names (by sid, else every one of the subject). */
+  async backchannelLogout(logoutToken: unknown, client: ClientInfo): Promise<boolean> {
+    if (typeof logoutToken !== 'string' || logoutToken.length === 0 || logoutToken.length > 16_384) return false;
+    const claims = await this.provider.verifyLogoutToken(logoutToken);
+    if (!claims) {
+      this.audit.record({ type: 'auth.sso_logout', outcome: 'failure', reason: 'invalid logout_token', client });
+      return false;
+    }
+    const user = claims.sub ? await this.users.findBySsoSubject(claims.sub) : null;
+    if (claims.sub && !user) return true; // nobody signed in as this subject here: nothing to end
+    const ender = { sub: 'sso-provider', client };
+    const ended = claims.sid
+      ? await this.sessions.end({ ssoSid: claims.sid, ...(user ? { userId: user.id } : {}) }, 'provider_logout', ender, user?.username)
+      : await this.sessions.end({ userId: user!.id }, 'provider_logout', ender, user!.username);
+    this.audit.record({ type: 'auth.sso_logout', outcome: 'success', actor: user?.username ?? null, reason: `${ended.length} session(s) ended`, client });
+    return true;
+  }
+
+  /** The user bound to this subject, created at the first sign-in; their role set from the groups. */
+  private async userFor(subject: string, username: string, role: NonNullable<ReturnType<typeof roleForGroups>>, client: ClientInfo): Promise<User> {
+    let user = await this.users.findBySsoSubject(subject);
+    if (!user) {
+      // A local (password) account of the same name is not taken over by the provider's say-so.
+      if (await this.users.findByUsername(username)) throw this.failed('account_conflict', username, client);
+      try {
+        return await this.users.createSsoUser(username, role, subject, client);
+      } catch (error) {
+        if (!(error instanceof ConflictException)) throw error;
+        // A sign-in of the same subject on another instance created it meanwhile.
+        user = await this.users.findBySsoSubject(subject);
+        if (!user) throw this.failed('account_conflict', username, client);
+      }
+    }
+    if (user.disabled) throw this.failed('user_disabled', user.username, client);
+    if (user.role !== role) {
+      try {
+        await this.users.update(user.id, { role }, { sub: 'sso', client });
+      } catch (error) {
+        // The last enabled admin would lose users:manage: the sign-in is refused, the role kept.
+        if (error instanceof ConflictException) throw this.failed('role_conflict', user.username, client);
+        throw error;
+      }
+    }
+    return user;
+  }
+
+  private failed(reason: SsoError, actor: string | null, client: ClientInfo): SsoFailure {
+    this.audit.record({ type: 'auth.login', outcome: 'failure', actor, reason: `single sign-on: ${reason}`, client });
+    return new SsoFailure(reason, actor);
+  }
+}
+
+function secondFactorsOf(amr: unknown): AuthMethodUsed[] {
+  if (!Array.isArray(amr)) return [];
+  const methods = amr.map((value) => (typeof value === 'string' ? AMR_SECOND_FACTORS[value] : undefined)).filter((m): m is AuthMethodUsed => m !== undefined);
+  return [...new Set(methods)];
+}
+
+function randomValue(): string {
+  return client.randomState();
+}
+
+function randomVerifier(): string {
+  return client.randomPKCECodeVerifier();
+}
