@@ -128,6 +128,23 @@ describe(`Audit hash chain (${postgresServerUrl() ? 'PostgreSQL' : 'embedded PGl
     expect((await verify()).body.ok).toBe(true);
   });
 
+  it('refuses, even with the retention flag, to delete the newest events and rewind the head to hide them', async () => {
+    await recorder.flush();
+    const [{ head }] = await dataSource.query<Array<{ head: number }>>(`SELECT head_seq::int AS head FROM "audit_chain"`);
+    await expect(
+      dataSource.transaction(async (manager) => {
+        await manager.query(`SET LOCAL aurora.audit_retention = 'on'`);
+        await manager.query(`DELETE FROM "audit_events" WHERE "seq" = $1`, [head]);
+      }),
+    ).rejects.toThrow(/append-only/);
+    const [{ hash }] = await dataSource.query<Array<{ hash: string }>>(`SELECT hash FROM "audit_events" WHERE seq = $1`, [head - 1]);
+    await expect(dataSource.query(`UPDATE "audit_chain" SET head_seq = $1, head_hash = $2`, [head - 1, hash])).rejects.toThrow(/only move forward/);
+    await expect(dataSource.query(`UPDATE "audit_chain" SET head_seq = head_seq + 1`)).rejects.toThrow(/only an append moves/);
+    await expect(dataSource.query(`UPDATE "audit_chain" SET base_seq = 1, base_hash = $1`, [hash])).rejects.toThrow(/only the retention job/);
+    await expect(dataSource.query(`DELETE FROM "audit_chain"`)).rejects.toThrow(/cannot be removed/);
+    expect((await verify()).body).toMatchObject({ ok: true, first_bad_seq: null });
+  });
+
   it('names the seq of an event changed behind its back, and of one removed (the gap), and of one inserted past the head', async () => {
     const [original] = await dataSource.query<Array<Record<string, unknown>>>(`SELECT * FROM "audit_events" WHERE "seq" = 7`);
     await asSuperuser(`UPDATE "audit_events" SET "reason" = 'nothing happened' WHERE "seq" = 7`);

@@ -125,8 +125,9 @@ export class AuditChainRepository {
       const newBase = await decide(stateOf(row), manager);
       if (!newBase) return null;
       await manager.query(`SET LOCAL aurora.audit_retention = 'on'`);
-      const deleted = await manager.query<[unknown, number]>(`DELETE FROM "audit_events" WHERE seq <= $1`, [newBase.seq]);
+      // The base first: the append-only trigger lets the flag delete only events at or below it.
       await manager.query(`UPDATE "audit_chain" SET base_seq = $1, base_hash = $2 WHERE id = 1`, [newBase.seq, newBase.hash]);
+      const deleted = await manager.query<[unknown, number]>(`DELETE FROM "audit_events" WHERE seq <= $1`, [newBase.seq]);
       return { deleted: Number(deleted[1] ?? 0), base: newBase };
     });
   }

@@ -74,7 +74,9 @@ export class AuditChain1764370000008 implements MigrationInterface {
     await queryRunner.query(`
       CREATE FUNCTION aurora_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
-        IF TG_OP = 'DELETE' AND current_setting('aurora.audit_retention', true) = 'on' THEN
+        -- The retention job moves the base first, then deletes: only events at or below the base go.
+        IF TG_OP = 'DELETE' AND current_setting('aurora.audit_retention', true) = 'on'
+           AND OLD.seq <= (SELECT base_seq FROM "audit_chain" WHERE id = 1) THEN
           RETURN OLD;
         END IF;
         RAISE EXCEPTION 'audit events are append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
@@ -120,6 +122,36 @@ export class AuditChain1764370000008 implements MigrationInterface {
       `CREATE TRIGGER "audit_events_no_truncate" BEFORE TRUNCATE ON "audit_events" FOR EACH STATEMENT EXECUTE FUNCTION aurora_audit_append_only()`,
     );
 
+    // The head and the base only move forward; the base only in the retention job's transaction, the
+    // head only to the seq an append in this transaction reached. Deleting the newest events and
+    // rewinding the head to hide them is refused, and the one row cannot go.
+    await queryRunner.query(`
+      CREATE FUNCTION aurora_audit_chain_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF TG_OP <> 'UPDATE' THEN
+          RAISE EXCEPTION 'the audit chain head cannot be removed: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        IF NEW.id <> OLD.id OR NEW.head_seq < OLD.head_seq OR NEW.base_seq < OLD.base_seq OR NEW.base_seq > NEW.head_seq THEN
+          RAISE EXCEPTION 'the audit chain head and base only move forward' USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        IF (NEW.base_seq, NEW.base_hash) IS DISTINCT FROM (OLD.base_seq, OLD.base_hash)
+           AND current_setting('aurora.audit_retention', true) IS DISTINCT FROM 'on' THEN
+          RAISE EXCEPTION 'only the retention job moves the audit chain base' USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        IF (NEW.head_seq, NEW.head_hash) IS DISTINCT FROM (OLD.head_seq, OLD.head_hash)
+           AND (NEW.head_seq::text, NEW.head_hash::text) IS DISTINCT FROM
+               (current_setting('aurora.audit_chain_seq', true), current_setting('aurora.audit_chain_hash', true)) THEN
+          RAISE EXCEPTION 'only an append moves the audit chain head' USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await queryRunner.query(
+      `CREATE TRIGGER "audit_chain_guard" BEFORE UPDATE OR DELETE ON "audit_chain" FOR EACH ROW EXECUTE FUNCTION aurora_audit_chain_guard()`,
+    );
+    await queryRunner.query(
+      `CREATE TRIGGER "audit_chain_no_truncate" BEFORE TRUNCATE ON "audit_chain" FOR EACH STATEMENT EXECUTE FUNCTION aurora_audit_chain_guard()`,
+    );
+
     // Detections: one alert per rule and subject per 10 minutes, across instances, without Redis.
     await queryRunner.query(`
       CREATE TABLE "detection_marks" (
@@ -132,6 +164,9 @@ export class AuditChain1764370000008 implements MigrationInterface {
 
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`DROP TABLE "detection_marks"`);
+    await queryRunner.query(`DROP TRIGGER "audit_chain_no_truncate" ON "audit_chain"`);
+    await queryRunner.query(`DROP TRIGGER "audit_chain_guard" ON "audit_chain"`);
+    await queryRunner.query(`DROP FUNCTION aurora_audit_chain_guard()`);
     await queryRunner.query(`DROP TRIGGER "audit_events_no_truncate" ON "audit_events"`);
     await queryRunner.query(`DROP TRIGGER "audit_events_append_only" ON "audit_events"`);
     await queryRunner.query(`DROP TRIGGER "audit_events_chain_head" ON "audit_events"`);
