@@ -114,6 +114,11 @@ export class FactorWrites {
     return credentialOf(row);
   }
 
+  async countCredentials(): Promise<number> {
+    const [row] = await rows<{ n: string | number }>(this.db, `SELECT count(*) AS "n" FROM "webauthn_credentials" WHERE "user_id" = $1`, [this.userId]);
+    return Number(row.n);
+  }
+
   async deleteCredential(id: string): Promise<boolean> {
     return (await rows(this.db, `DELETE FROM "webauthn_credentials" WHERE "id" = $1 AND "user_id" = $2 RETURNING "id"`, [id, this.userId])).length === 1;
   }

@@ -46,7 +46,8 @@ export class WebAuthnService {
     let stored: { credential: WebAuthnCredentialRow; codes: string[] };
     try {
       stored = await this.repository.factorTransaction(person.userId, async (writes) => {
-        if ((await this.repository.credentialsOf(person.userId)).length >= MAX_CREDENTIALS_PER_USER) {
+        // Through the transaction's own connection: the embedded database has only one.
+        if ((await writes.countCredentials()) >= MAX_CREDENTIALS_PER_USER) {
           throw new ConflictException(`at most ${MAX_CREDENTIALS_PER_USER} WebAuthn credentials per user; remove one first`);
         }
         const first = !(await writes.hasFactor());
