@@ -90,13 +90,21 @@ describe('single sign-on with OpenID Connect (real provider, two instances)', ()
   }
 
   /** The whole browser round trip: app login → provider (authorize, interaction, resume) → app callback. */
-  async function ssoSignIn(app: TestApp, accountId: string, returnTo?: string, rewriteCallback?: (url: URL) => void): Promise<SsoResult> {
+  async function ssoSignIn(
+    app: TestApp,
+    accountId: string,
+    returnTo?: string,
+    rewriteCallback?: (url: URL) => void,
+    stepUpWith?: string,
+  ): Promise<SsoResult & { authorizeUrl: URL }> {
     provider.signInAs(accountId);
-    const appJar: Jar = new Map();
+    const appJar: Jar = new Map(stepUpWith ? [['access_token', stepUpWith]] : []);
     const idpJar: Jar = new Map();
-    const start = await get(`${app.baseUrl}${LOGIN}${returnTo === undefined ? '' : `?return_to=${encodeURIComponent(returnTo)}`}`, appJar);
+    const query = new URLSearchParams({ ...(returnTo === undefined ? {} : { return_to: returnTo }), ...(stepUpWith ? { step_up: '1' } : {}) });
+    const start = await get(`${app.baseUrl}${LOGIN}?${query}`, appJar);
     expect(start.status).toBe(302);
     let location = start.headers.get('location')!;
+    const authorizeUrl = new URL(location);
     expect(location.startsWith(`${provider.issuer}/`)).toBe(true);
     for (let hop = 0; location.startsWith(provider.issuer); hop++) {
       if (hop > 10) throw new Error('the provider redirected too often');
@@ -109,7 +117,14 @@ describe('single sign-on with OpenID Connect (real provider, two instances)', ()
     rewriteCallback?.(callbackUrl);
     const flowJar = new Map(appJar);
     const done = await get(callbackUrl.href, appJar);
-    return { status: done.status, location: done.headers.get('location')!, token: appJar.get('access_token'), callbackUrl: callbackUrl.href, flowJar };
+    return {
+      status: done.status,
+      location: done.headers.get('location')!,
+      token: appJar.get('access_token'),
+      callbackUrl: callbackUrl.href,
+      flowJar,
+      authorizeUrl,
+    };
   }
 
   const me = (app: TestApp, token: string) => call(app.baseUrl, 'GET', '/api/v1/auth/me', { headers: cookie(token) });
@@ -250,6 +265,41 @@ describe('single sign-on with OpenID Connect (real provider, two instances)', ()
     const result = await ssoSignIn(a, user.id);
     expect(result).toMatchObject({ location: '/?sso_error=account_conflict', token: undefined });
     expect(await userNamed(user.email)).toMatchObject({ role: 'viewer' });
+  });
+
+  describe('step-up at the provider', () => {
+    const stepUpAtOf = async (token: string) => {
+      const rows: Array<{ step_up_at: Date | null }> = await a.app
+        .get(DataSource)
+        .query(`SELECT "step_up_at" FROM "sessions" WHERE "id" = $1`, [decodePart(token, 1).sid as string]);
+      return rows[0]?.step_up_at ?? null;
+    };
+
+    it('?step_up=1 re-authenticates at the provider (prompt=login, max_age=0), marks the session and goes back to return_to', async () => {
+      const user = account(['soc-analysts']);
+      const signedIn = await ssoSignIn(a, user.id);
+      expect(await stepUpAtOf(signedIn.token!)).toBeNull();
+      const stepped = await ssoSignIn(a, user.id, '/users', undefined, signedIn.token);
+      expect(stepped.authorizeUrl.searchParams.get('prompt')).toBe('login');
+      expect(stepped.authorizeUrl.searchParams.get('max_age')).toBe('0');
+      expect(stepped).toMatchObject({ status: 302, location: '/users' });
+      // The same session, marked: no new token.
+      expect(stepped.token).toBe(signedIn.token);
+      expect(await stepUpAtOf(signedIn.token!)).toBeInstanceOf(Date);
+      expect((await me(b, signedIn.token!)).status).toBe(200);
+    });
+
+    it('a step-up signed in at the provider as someone else, or without a session here, is refused', async () => {
+      const user = account(['soc-analysts']);
+      const other = account(['soc-analysts']);
+      const signedIn = await ssoSignIn(a, user.id);
+      await ssoSignIn(a, other.id);
+      const mismatch = await ssoSignIn(a, other.id, '/', undefined, signedIn.token);
+      expect(mismatch.location).toBe('/?sso_error=step_up_mismatch');
+      expect(await stepUpAtOf(signedIn.token!)).toBeNull();
+      const anonymous = await call(a.baseUrl, 'GET', `${LOGIN}?step_up=1`);
+      expect(anonymous.headers.get('location')).toBe('/?sso_error=not_signed_in');
+    });
   });
 
   describe('back-channel logout', () => {

@@ -6,8 +6,8 @@ export interface OidcFlow {
   nonce: string;
   codeVerifier: string;
   returnTo: string;
-  /** The session to mark as stepped up when this flow is a step-up; absent for a sign-in. */
-  stepUpSessionId?: string;
+  /** A step-up: the session to mark, and its user (the provider must name the same one); absent for a sign-in. */
+  stepUp?: { sessionId: string; userId: string };
   /** Epoch milliseconds after which the flow is refused. */
   expiresAt: number;
 }

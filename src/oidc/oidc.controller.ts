@@ -3,6 +3,7 @@ import { ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { CookieOptions, Request, Response } from 'express';
 import { Public } from '../access/access.decorators';
 import { AuthCookie } from '../auth/auth-cookie';
+import { Authenticator, httpCarrier } from '../auth/authenticator';
 import { clientInfo } from '../common/client-info';
 import { MAX_BODY_BYTES } from '../common/body-limits';
 import { AppConfig } from '../config/app-config';
@@ -28,6 +29,7 @@ export class OidcController {
     private readonly config: AppConfig,
     private readonly oidc: OidcService,
     private readonly authCookie: AuthCookie,
+    private readonly authenticator: Authenticator,
   ) {
     // Lax, not Strict: the provider's redirect back is a cross-site navigation, which must carry it.
     this.flowCookie = { httpOnly: true, sameSite: 'lax', secure: config.cookieSecure, path: FLOW_COOKIE_PATH };
@@ -44,11 +46,17 @@ export class OidcController {
   @Public()
   @Header('Cache-Control', 'no-store')
   @ApiQuery({ name: 'return_to', required: false, description: 'a path on this site to go back to (anything else is ignored)' })
+  @ApiQuery({
+    name: 'step_up',
+    required: false,
+    description: '1: re-authenticate the signed-in user at the provider (prompt=login, max_age=0) and mark the session',
+  })
   @ApiResponse({ status: 302, description: 'to the identity provider; or to /?sso_error=<reason>' })
   async login(@Req() req: Request, @Res() res: Response): Promise<void> {
     this.requireEnabled();
     try {
-      const started = await this.oidc.start(req.query.return_to, clientInfo(req));
+      const stepUp = req.query.step_up === '1' ? await this.stepUpOf(req) : undefined;
+      const started = await this.oidc.start(req.query.return_to, clientInfo(req), stepUp);
       res.cookie(OIDC_FLOW_COOKIE, started.cookie, { ...this.flowCookie, maxAge: OIDC_FLOW_TTL_MS });
       res.redirect(302, started.redirectTo);
     } catch (error) {
@@ -68,7 +76,8 @@ export class OidcController {
     res.clearCookie(OIDC_FLOW_COOKIE, this.flowCookie);
     try {
       const { token, returnTo } = await this.oidc.finish(flow, req.query, clientInfo(req));
-      this.authCookie.set(res, token.access_token, token.expires_in);
+      // A step-up keeps the session it marked: no new token.
+      if (token) this.authCookie.set(res, token.access_token, token.expires_in);
       res.redirect(302, returnTo);
     } catch (error) {
       this.failTo(res, error);
@@ -86,6 +95,16 @@ export class OidcController {
     const form = await readForm(req);
     const ended = await this.oidc.backchannelLogout(form?.get('logout_token') ?? undefined, clientInfo(req));
     if (!ended) throw new BadRequestException('invalid logout_token');
+  }
+
+  /** The caller's session for a step-up: a signed-in person (cookie or bearer), else a refusal. */
+  private async stepUpOf(req: Request): Promise<{ sessionId: string; userId: string }> {
+    const decision = await this.authenticator.authenticate(httpCarrier(req), { permissions: [], openDuringEnrolment: true });
+    const principal = decision.ok ? decision.principal : null;
+    if (!principal || principal.kind !== 'user' || !principal.sessionId || !principal.userId) {
+      throw this.oidc.failed('not_signed_in', null, clientInfo(req), 'mfa.step_up');
+    }
+    return { sessionId: principal.sessionId, userId: principal.userId };
   }
 
   private requireEnabled(): void {

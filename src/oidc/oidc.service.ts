@@ -24,7 +24,10 @@ export type SsoError =
   | 'no_role'
   | 'account_conflict'
   | 'role_conflict'
-  | 'user_disabled';
+  | 'user_disabled'
+  | 'not_signed_in'
+  | 'step_up_mismatch'
+  | 'session_ended';
 
 export class SsoFailure extends Error {
   constructor(
@@ -67,16 +70,18 @@ export class OidcService {
     this.flows = new OidcFlowCookie(config.jwtSecret);
   }
 
-  async start(returnTo: unknown, client: ClientInfo): Promise<StartedFlow> {
+  /** A new flow at the provider; a step-up (of this session) asks it for a fresh login (prompt=login, max_age=0). */
+  async start(returnTo: unknown, client: ClientInfo, stepUp?: { sessionId: string; userId: string }): Promise<StartedFlow> {
     const flow: OidcFlow = {
       state: randomValue(),
       nonce: randomValue(),
       codeVerifier: randomVerifier(),
       returnTo: safeReturnTo(returnTo),
       expiresAt: Date.now() + OIDC_FLOW_TTL_MS,
+      ...(stepUp ? { stepUp } : {}),
     };
     try {
-      const url = await this.provider.authorizationUrl({ ...flow, stepUp: false });
+      const url = await this.provider.authorizationUrl({ ...flow, stepUp: stepUp !== undefined });
       return { redirectTo: url.href, cookie: this.flows.seal(flow) };
     } catch (error) {
       throw this.failed(error instanceof ProviderUnavailableError ? 'provider_unavailable' : 'provider_error', null, client);
@@ -84,16 +89,20 @@ export class OidcService {
   }
 
   /** The callback: a session's token and where to go, or an SsoFailure (already audited). */
-  async finish(flow: OidcFlow | null, query: Record<string, unknown>, client: ClientInfo): Promise<{ token: IssuedToken; returnTo: string }> {
+  async finish(flow: OidcFlow | null, query: Record<string, unknown>, client: ClientInfo): Promise<{ token: IssuedToken | null; returnTo: string }> {
     if (!flow || typeof query.state !== 'string' || query.state !== flow.state) throw this.failed('invalid_state', null, client);
     if (query.error !== undefined) throw this.failed('provider_error', null, client);
     const callbackUrl = new URL(this.settings.redirectUri);
     for (const [name, value] of Object.entries(query)) if (typeof value === 'string') callbackUrl.searchParams.set(name, value);
     let claims: IdTokenClaims;
     try {
-      claims = await this.provider.exchange(callbackUrl, { ...flow, stepUp: false });
+      claims = await this.provider.exchange(callbackUrl, { ...flow, stepUp: flow.stepUp !== undefined });
     } catch (error) {
       throw this.failed(error instanceof ProviderUnavailableError ? 'provider_unavailable' : 'invalid_response', null, client);
+    }
+    if (flow.stepUp) {
+      await this.finishStepUp(flow.stepUp, claims, client);
+      return { token: null, returnTo: flow.returnTo };
     }
     const username = claims[this.settings.usernameClaim];
     if (typeof username !== 'string' || username.trim() === '' || username.length > MAX_USERNAME || username.includes('\u0000')) {
@@ -108,6 +117,17 @@ export class OidcService {
     if (!token) throw this.failed('user_disabled', user.username, client);
     this.audit.record({ type: 'auth.login', outcome: 'success', actor: user.username, reason: `single sign-on (${methods.join(', ')})`, client });
     return { token, returnTo: flow.returnTo };
+  }
+
+  /**
+   * A step-up at the provider: the fresh login (max_age=0, checked against auth_time) must be of the
+   * same person as the session's, which is then marked on every instance, as a second factor is.
+   */
+  private async finishStepUp(stepUp: { sessionId: string; userId: string }, claims: IdTokenClaims, client: ClientInfo): Promise<void> {
+    const user = await this.users.findBySsoSubject(claims.sub);
+    if (!user || user.id !== stepUp.userId) throw this.failed('step_up_mismatch', user?.username ?? null, client, 'mfa.step_up');
+    if (!(await this.sessions.markStepUp(stepUp.sessionId))) throw this.failed('session_ended', user.username, client, 'mfa.step_up');
+    this.audit.record({ type: 'mfa.step_up', outcome: 'success', actor: user.username, reason: 'single sign-on', client });
   }
 
   /** Back-channel logout: ends the sessions the provider names (by sid, else every one of the subject). */
@@ -156,8 +176,9 @@ export class OidcService {
     return user;
   }
 
-  private failed(reason: SsoError, actor: string | null, client: ClientInfo): SsoFailure {
-    this.audit.record({ type: 'auth.login', outcome: 'failure', actor, reason: `single sign-on: ${reason}`, client });
+  /** The failure, audited (type auth.login, or mfa.step_up for a step-up). */
+  failed(reason: SsoError, actor: string | null, client: ClientInfo, type = 'auth.login'): SsoFailure {
+    this.audit.record({ type, outcome: 'failure', actor, reason: `single sign-on: ${reason}`, client });
     return new SsoFailure(reason, actor);
   }
 }
