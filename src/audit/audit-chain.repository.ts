@@ -99,17 +99,28 @@ export class AuditChainRepository {
    * Events outside the chain's range (at or below its base, or past its head): inserted behind the
    * chain's back. One statement, one snapshot, so an append committing meanwhile is not one.
    */
-  async strays(): Promise<number | null> {
-    const [row] = await this.dataSource.query<Array<{ seq: string | null }>>(
+  async strays(manager: EntityManager = this.dataSource.manager): Promise<number | null> {
+    const [row] = await manager.query<Array<{ seq: string | null }>>(
       `SELECT least((SELECT min(e.seq) FROM "audit_events" e, "audit_chain" c WHERE e.seq <= c.base_seq),
                     (SELECT min(e.seq) FROM "audit_events" e, "audit_chain" c WHERE e.seq > c.head_seq)) AS seq`,
     );
     return row?.seq === null || row?.seq === undefined ? null : Number(row.seq);
   }
 
-  async hashAt(seq: number): Promise<string | null> {
-    const [row] = await this.dataSource.query<Array<{ hash: string }>>(`SELECT hash FROM "audit_events" WHERE seq = $1`, [seq]);
+  async hashAt(seq: number, manager: EntityManager = this.dataSource.manager): Promise<string | null> {
+    const [row] = await manager.query<Array<{ hash: string }>>(`SELECT hash FROM "audit_events" WHERE seq = $1`, [seq]);
     return row?.hash ?? null;
+  }
+
+  /**
+   * Runs reads in one read-only REPEATABLE READ transaction: every page of a check sees the same
+   * snapshot, so retention moving the base meanwhile cannot look like a break.
+   */
+  readConsistently<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction('REPEATABLE READ', async (manager) => {
+      await manager.query('SET TRANSACTION READ ONLY');
+      return work(manager);
+    });
   }
 
   /**
