@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsNotEmpty, IsObject, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsNotEmpty, IsObject, IsString, Matches, MaxLength } from 'class-validator';
+import { OptionalField } from '../common/validation';
 
 export class TotpConfirmDto {
   @ApiProperty({ example: '123456', description: 'the 6-digit code the authenticator app shows now' })
@@ -11,19 +12,19 @@ export class TotpConfirmDto {
 /** One second factor: exactly one of the three. */
 export class SecondFactorDto {
   @ApiPropertyOptional({ example: '123456' })
-  @IsOptional()
+  @OptionalField()
   @IsString()
   @MaxLength(16)
   code?: string;
 
   @ApiPropertyOptional({ example: 'abcd-efgh-jkmn-pqrs' })
-  @IsOptional()
+  @OptionalField()
   @IsString()
   @MaxLength(64)
   recovery_code?: string;
 
   @ApiPropertyOptional({ description: 'a WebAuthn assertion (from navigator.credentials.get)' })
-  @IsOptional()
+  @OptionalField()
   @IsObject()
   webauthn?: Record<string, unknown>;
 }
