@@ -11,6 +11,7 @@ import * as sessions from './js/sessions.js';
 import * as security from './js/security.js';
 import { askForStepUp } from './js/step-up.js';
 import { getAssertion, webAuthnAvailable } from './js/webauthn.js';
+import { initSso, takeSsoError } from './js/sso.js';
 
 const PAGES = {
   alerts: { module: alerts, permission: 'alerts:read' },
@@ -319,6 +320,8 @@ async function signOut() {
 }
 
 async function boot() {
+  const ssoError = takeSsoError();
+  void initSso($('signin-sso'));
   $('signin-form').addEventListener('submit', (event) => void signIn(event));
   $('signin-mfa-form').addEventListener('submit', (event) => void secondStep(event));
   $('signin-mfa-cancel').addEventListener('click', () => showSecondStep(false));
@@ -345,8 +348,9 @@ async function boot() {
   for (const page of Object.values(PAGES)) page.module.init?.(session);
   try {
     await openConsole(await get('/auth/me', { allow401: true }));
+    if (ssoError) flash(ssoError, 'error');
   } catch (error) {
-    if (error instanceof ApiError && error.status === 401) showSignIn('');
+    if (error instanceof ApiError && error.status === 401) showSignIn(ssoError ?? '');
     else showSignIn(error instanceof ApiError ? error.message : 'The console could not start.');
   }
 }
