@@ -129,5 +129,13 @@ export function describeDetections(env: Record<string, string>): void {
       expect((await useKey(key.api_key, freshIp())).status).toBe(401);
       expect(await detected((alert) => alert.title === `Revoked API key ${key.key_prefix} still in use`)).toHaveLength(1);
     });
+
+    it('a secret rotated out with no grace, presented afterwards: the same alert', async () => {
+      const key = await issueKey();
+      const rotated = await call(t.baseUrl, 'POST', `/api/v1/auth/api-keys/${key.id}/rotate`, { headers: bearer(admin), body: { grace_period_seconds: 0 } });
+      expect(rotated.status).toBe(201);
+      expect((await useKey(key.api_key, freshIp())).status).toBe(401);
+      expect(await detected((alert) => alert.title === `Revoked API key ${key.key_prefix} still in use`)).toHaveLength(1);
+    });
   });
 }

@@ -5,6 +5,9 @@ import { inTransaction } from '../database/transaction';
 import { ApiKey } from './api-key.entity';
 import { ApiKeyGraceSecret } from './api-key-grace-secret.entity';
 
+/** How long a rotated-out secret is still recognised (and refused as revoked) after its grace. */
+const ROTATED_OUT_MEMORY_DAYS = 30;
+
 /** A key record found by one of its secrets; graceUntil is set when that secret was rotated out. */
 export interface KeyBySecret {
   key: ApiKey;
@@ -81,9 +84,17 @@ export class KeyWrites {
   }
 
   /** Puts a new secret in place; the replaced one is kept until graceUntil (null: not at all). */
+  /**
+   * The replaced secret is kept, hashed, until its grace ends (null: no grace, it ends now) and for
+   * ROTATED_OUT_MEMORY_DAYS after: presented later, it is refused as api_key_revoked — which the
+   * detections raise as an alert — rather than as a key nobody ever issued.
+   */
   async replaceSecret(newHash: string, graceUntil: Date | null): Promise<void> {
-    await this.manager.query(`DELETE FROM "api_key_grace_secrets" WHERE "key_id" = $1 AND "valid_until" <= now()`, [this.key.id]);
-    if (graceUntil) await this.manager.insert(ApiKeyGraceSecret, { keyHash: this.key.keyHash, keyId: this.key.id, validUntil: graceUntil });
+    await this.manager.query(
+      `DELETE FROM "api_key_grace_secrets" WHERE "key_id" = $1 AND "valid_until" <= now() - make_interval(days => ${ROTATED_OUT_MEMORY_DAYS})`,
+      [this.key.id],
+    );
+    await this.manager.insert(ApiKeyGraceSecret, { keyHash: this.key.keyHash, keyId: this.key.id, validUntil: graceUntil ?? new Date() });
     await this.manager.update(ApiKey, { id: this.key.id }, { keyHash: newHash });
   }
 }
