@@ -2,7 +2,8 @@ import { DataSource } from 'typeorm';
 import { bearer, call, cookie, createUser, login, waitFor } from './support/http';
 import { decodePart } from './support/jwt';
 import { freePort } from './support/server-process';
-import { ADMIN, startTestApp, type TestApp } from './support/test-app';
+import { ADMIN, startTestApp, TEST_SECRET, type TestApp } from './support/test-app';
+import { OidcFlowCookie, type OidcFlow } from '../src/oidc/oidc-flow-cookie';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
 import { startTestProvider, type TestProvider } from './oidc-test-provider';
 
@@ -44,6 +45,8 @@ interface SsoResult {
   callbackUrl: string;
   /** The app's cookies as they were when the provider sent the browser back (the flow cookie). */
   flowJar: Jar;
+  /** The browser's cookies at the provider (its session). */
+  idpJar: Jar;
 }
 
 const tag = () => Math.random().toString(36).slice(2, 10);
@@ -123,6 +126,7 @@ describe('single sign-on with OpenID Connect (real provider, two instances)', ()
       token: appJar.get('access_token'),
       callbackUrl: callbackUrl.href,
       flowJar,
+      idpJar,
       authorizeUrl,
     };
   }
@@ -216,14 +220,35 @@ describe('single sign-on with OpenID Connect (real provider, two instances)', ()
     expect(replayJar.has('access_token')).toBe(false);
   });
 
-  it('a tampered flow cookie (another nonce or PKCE verifier) is refused', async () => {
-    const user = account(['soc-analysts']);
-    const result = await ssoSignIn(a, user.id, '/', undefined);
-    const [body, mac] = result.flowJar.get('aurora_oidc_flow')!.split('.');
-    const flow = JSON.parse(Buffer.from(body, 'base64url').toString()) as Record<string, unknown>;
-    const forged = `${Buffer.from(JSON.stringify({ ...flow, nonce: 'other' })).toString('base64url')}.${mac}`;
-    const reply = await get(result.callbackUrl, new Map([['aurora_oidc_flow', forged]]));
-    expect(reply.headers.get('location')).toBe('/?sso_error=invalid_state');
+  it('a flow cookie not sealed by this server is refused; one sealed here with another nonce or PKCE verifier fails the ID-token / code checks', async () => {
+    const cases = {
+      'forged MAC': (flow: OidcFlow, mac: string) => `${Buffer.from(JSON.stringify({ ...flow, nonce: 'other' })).toString('base64url')}.${mac}`,
+      'another nonce': (flow: OidcFlow) => new OidcFlowCookie(TEST_SECRET).seal({ ...flow, nonce: 'another-nonce' }),
+      'another PKCE verifier': (flow: OidcFlow) => new OidcFlowCookie(TEST_SECRET).seal({ ...flow, codeVerifier: 'x'.repeat(43) }),
+      'the genuine flow': (flow: OidcFlow) => new OidcFlowCookie(TEST_SECRET).seal(flow),
+    };
+    const outcomes: Record<string, string | null> = {};
+    for (const [name, forge] of Object.entries(cases)) {
+      // The first callback carries a made-up code (refused), so the provider's real code stays unspent.
+      let code = '';
+      const held = await ssoSignIn(a, account(['soc-analysts']).id, '/alerts', (url) => {
+        code = url.searchParams.get('code')!;
+        url.searchParams.set('code', 'made-up');
+      });
+      expect(held.location).toBe('/?sso_error=invalid_response');
+      const [body, mac] = held.flowJar.get('aurora_oidc_flow')!.split('.');
+      const flow = JSON.parse(Buffer.from(body, 'base64url').toString()) as OidcFlow;
+      const callback = new URL(held.callbackUrl);
+      callback.searchParams.set('code', code);
+      const reply = await get(callback.href, new Map([['aurora_oidc_flow', forge(flow, mac)]]));
+      outcomes[name] = reply.headers.get('location');
+    }
+    expect(outcomes).toEqual({
+      'forged MAC': '/?sso_error=invalid_state',
+      'another nonce': '/?sso_error=invalid_response',
+      'another PKCE verifier': '/?sso_error=invalid_response',
+      'the genuine flow': '/alerts',
+    });
   });
 
   it.each(['//evil.example/x', 'https://evil.example/', '/\\evil.example', 'javascript:alert(1)', '/%0a/evil'])(
@@ -330,6 +355,31 @@ describe('single sign-on with OpenID Connect (real provider, two instances)', ()
       expect({ refused, withinOneSecond: Date.now() - started <= CROSS_INSTANCE_MS }).toEqual({ refused: true, withinOneSecond: true });
       expect((await me(a, kept.token!)).status).toBe(200);
       expect((await me(b, kept.token!)).status).toBe(200);
+    });
+
+    it('signing out at the provider (RP-initiated logout there) makes it send a logout token that ends the session on both instances', async () => {
+      const user = account(['soc-analysts']);
+      const session = await ssoSignIn(a, user.id);
+      expect((await me(b, session.token!)).status).toBe(200);
+      const cookieHeader = () => [...session.idpJar].map(([name, value]) => `${name}=${value}`).join('; ');
+      const ask = await fetch(`${provider.issuer}/session/end?client_id=${provider.clientId}`, { headers: { cookie: cookieHeader() }, redirect: 'manual' });
+      const xsrf = /name="xsrf" value="([^"]+)"/.exec(await ask.text())?.[1];
+      expect(xsrf).toBeDefined();
+      // The provider posts the logout token to the registered back-channel URL before it answers.
+      const confirm = await fetch(`${provider.issuer}/session/end/confirm`, {
+        method: 'POST',
+        headers: { cookie: cookieHeader(), 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ xsrf: xsrf!, logout: 'yes' }).toString(),
+        redirect: 'manual',
+      });
+      expect(confirm.status).toBeLessThan(400);
+      const started = Date.now();
+      const refused = await waitFor(
+        async () => (await me(a, session.token!)).status === 401 && (await me(b, session.token!)).status === 401,
+        CROSS_INSTANCE_MS,
+        20,
+      );
+      expect({ refused, withinOneSecond: Date.now() - started <= CROSS_INSTANCE_MS }).toEqual({ refused: true, withinOneSecond: true });
     });
 
     it('a logout token with sub alone ends every session of that user, on both instances', async () => {
