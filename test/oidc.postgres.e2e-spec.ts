@@ -265,6 +265,14 @@ describe('single sign-on with OpenID Connect (real provider, two instances)', ()
     },
   );
 
+  it('a username claim that is not a usable username (control characters, surrounding spaces) is refused', async () => {
+    const id = `sub-${tag()}`;
+    provider.accounts.set(id, { email: ' padded@corp.example', groups: ['soc-analysts'] });
+    expect((await ssoSignIn(a, id)).location).toBe('/?sso_error=missing_username');
+    provider.accounts.set(id, { email: 'bell\u0007@corp.example', groups: ['soc-analysts'] });
+    expect((await ssoSignIn(a, id)).location).toBe('/?sso_error=missing_username');
+  });
+
   it("the provider's amr mfa counts as a second factor of the session", async () => {
     const user = account(['soc-analysts'], ['pwd', 'mfa']);
     const result = await ssoSignIn(a, user.id);
@@ -437,6 +445,12 @@ describe('single sign-on with the provider down', () => {
       const reply = await call(app.baseUrl, 'GET', LOGIN);
       expect(reply.status).toBe(302);
       expect(reply.headers.get('location')).toBe('/?sso_error=provider_unavailable');
+      // A logout token that cannot be checked against the provider's keys is refused, not a 5xx.
+      const logout = await call(app.baseUrl, 'POST', BACKCHANNEL, {
+        raw: 'logout_token=a.b.c',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+      expect(logout.status).toBe(400);
       expect((await call(app.baseUrl, 'GET', '/healthz')).status).toBe(200);
     } finally {
       await app.close();

@@ -8,6 +8,7 @@ import type { OidcConfig } from '../config/oidc-config';
 import type { AuthMethodUsed } from '../sessions/session.entity';
 import { SessionsService } from '../sessions/sessions.service';
 import type { User } from '../users/user.entity';
+import { USERNAME_PATTERN } from '../users/users.dto';
 import { UsersService } from '../users/users.service';
 import { OidcClient, ProviderUnavailableError, type IdTokenClaims } from './oidc-client';
 import { OIDC_FLOW_TTL_MS, OidcFlowCookie, type OidcFlow } from './oidc-flow-cookie';
@@ -105,7 +106,8 @@ export class OidcService {
       return { token: null, returnTo: flow.returnTo };
     }
     const username = claims[this.settings.usernameClaim];
-    if (typeof username !== 'string' || username.trim() === '' || username.length > MAX_USERNAME || username.includes('\u0000')) {
+    // The same rule as a username an admin creates: printable, no surrounding spaces, at most 100.
+    if (typeof username !== 'string' || username.length > MAX_USERNAME || !USERNAME_PATTERN.test(username)) {
       throw this.failed('missing_username', null, client);
     }
     const role = roleForGroups(groupsOf(claims[this.settings.rolesClaim]), this.settings);
@@ -133,7 +135,13 @@ export class OidcService {
   /** Back-channel logout: ends the sessions the provider names (by sid, else every one of the subject). */
   async backchannelLogout(logoutToken: unknown, client: ClientInfo): Promise<boolean> {
     if (typeof logoutToken !== 'string' || logoutToken.length === 0 || logoutToken.length > 16_384) return false;
-    const claims = await this.provider.verifyLogoutToken(logoutToken);
+    let claims: Awaited<ReturnType<OidcClient['verifyLogoutToken']>> = null;
+    try {
+      claims = await this.provider.verifyLogoutToken(logoutToken);
+    } catch (error) {
+      // The provider's discovery document or keys are unreachable: the token cannot be verified.
+      if (!(error instanceof ProviderUnavailableError)) throw error;
+    }
     if (!claims) {
       this.audit.record({ type: 'auth.sso_logout', outcome: 'failure', reason: 'invalid logout_token', client });
       return false;
