@@ -46,6 +46,26 @@ describe('second factors: WebAuthn credentials and passkeys', () => {
       (s) => s.current,
     )!.auth_methods;
 
+  it('refuses a credential id over 1023 bytes with 400 and drops transports WebAuthn does not define (client-controlled with attestation none)', async () => {
+    const user = await person();
+    const tooLong = await call(t.baseUrl, 'POST', `${MFA}/webauthn/options`, { headers: bearer(user.token) });
+    const authenticator = new SoftAuthenticator(ALLOWED_ORIGIN);
+    const refused = await call(t.baseUrl, 'POST', `${MFA}/webauthn`, {
+      headers: bearer(user.token),
+      body: { name: 'Huge', response: authenticator.create(tooLong.body, { credentialIdBytes: 2000 }) },
+    });
+    expect(refused.status).toBe(400);
+    for (const transports of ['usb', [1, { a: 1 }, 'usb', 'made-up'], true]) {
+      const fresh = await person();
+      const options = await call(t.baseUrl, 'POST', `${MFA}/webauthn/options`, { headers: bearer(fresh.token) });
+      const created = await call(t.baseUrl, 'POST', `${MFA}/webauthn`, {
+        headers: bearer(fresh.token),
+        body: { name: 'Odd transports', response: authenticator.create(options.body, { transports }) },
+      });
+      expect(created.status).toBe(201);
+    }
+  });
+
   it('registers several named credentials; the first comes with the recovery codes; options name this relying party', async () => {
     const user = await person();
     const options = await call(t.baseUrl, 'POST', `${MFA}/webauthn/options`, { headers: bearer(user.token) });

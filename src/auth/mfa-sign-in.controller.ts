@@ -31,6 +31,8 @@ export class MfaSignInController {
 
   @Post('token/mfa/webauthn-options')
   @Public()
+  // Each stores a challenge: bounded per address like the sign-ins.
+  @GuessLimited('mfa.failed')
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   webauthnOptions(@Body() dto: MfaTokenDto): Promise<unknown> {

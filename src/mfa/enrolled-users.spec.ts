@@ -35,6 +35,26 @@ describe('EnrolledUsers (who has a second factor, in memory)', () => {
     expect(enrolled.has('u-1')).toBe(false);
   });
 
+  it('counts a user as having a factor while their factors cannot be read after news of a change, and reads again until it works', async () => {
+    jest.useFakeTimers();
+    try {
+      repository.hasFactor.mockRejectedValueOnce(new Error('connection lost')).mockRejectedValueOnce(new Error('connection lost')).mockResolvedValueOnce(false);
+      expect(enrolled.has('u-2')).toBe(false);
+      await bus.publish({ type: 'mfa.changed', userId: 'u-2' });
+      await jest.advanceTimersByTimeAsync(0);
+      // Step-up is asked rather than skipped while the instance does not know.
+      expect(enrolled.has('u-2')).toBe(true);
+      await jest.advanceTimersByTimeAsync(1000);
+      expect(repository.hasFactor).toHaveBeenCalledTimes(2);
+      expect(enrolled.has('u-2')).toBe(true);
+      await jest.advanceTimersByTimeAsync(2000);
+      expect(repository.hasFactor).toHaveBeenCalledTimes(3);
+      expect(enrolled.has('u-2')).toBe(false);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('has the change read here before changed() returns (the answer to an enrolment must hold at once)', async () => {
     await enrolled.changed('u-3');
     expect(enrolled.has('u-3')).toBe(true);

@@ -8,6 +8,9 @@ import { MfaRepository } from './mfa.repository';
  * told over the bus (`mfa.changed`) and each instance reads that user's state again; after a
  * reconnect everything is read again.
  */
+const RETRY_FIRST_MS = 1000;
+const RETRY_MAX_MS = 30_000;
+
 @Injectable()
 export class EnrolledUsers implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(EnrolledUsers.name);
@@ -17,6 +20,9 @@ export class EnrolledUsers implements OnModuleInit, OnApplicationShutdown {
   /** Reads finished since the last full load, for a load that was running meanwhile. */
   private readonly settled = new Map<string, { read: number; has: boolean }>();
   private generation = 0;
+  /** Users whose factors could not be read after a change; read again until it works. */
+  private readonly unread = new Set<string>();
+  private readonly retries = new Set<NodeJS.Timeout>();
   private unsubscribe: Array<() => void> = [];
 
   constructor(
@@ -26,10 +32,7 @@ export class EnrolledUsers implements OnModuleInit, OnApplicationShutdown {
 
   async onModuleInit(): Promise<void> {
     this.unsubscribe = [
-      this.bus.on(
-        'mfa.changed',
-        (event) => void this.refresh(event.userId).catch((error: Error) => this.logger.warn(`could not read factors: ${error.message}`)),
-      ),
+      this.bus.on('mfa.changed', (event) => void this.refreshUntilRead(event.userId)),
       this.bus.onResync(() => void this.reload().catch((error: Error) => this.logger.warn(`resync failed: ${error.message}`))),
     ];
     await this.reload();
@@ -37,10 +40,33 @@ export class EnrolledUsers implements OnModuleInit, OnApplicationShutdown {
 
   onApplicationShutdown(): void {
     for (const unsubscribe of this.unsubscribe) unsubscribe();
+    for (const timer of this.retries) clearTimeout(timer);
   }
 
+  /** True also while a user's factors could not be read since news of a change: step-up is asked rather than skipped. */
   has(userId: string): boolean {
-    return this.enrolled.has(userId);
+    return this.enrolled.has(userId) || this.unread.has(userId);
+  }
+
+  /**
+   * Reads a user's factors after news of a change, again and again (1 s, 2 s, … 30 s apart) until a
+   * read succeeds; until then the user counts as having a factor, so a failed read cannot leave
+   * this instance skipping step-up for a user who has just enrolled.
+   */
+  private async refreshUntilRead(userId: string, delayMs = RETRY_FIRST_MS): Promise<void> {
+    try {
+      await this.refresh(userId);
+      this.unread.delete(userId);
+    } catch (error) {
+      this.unread.add(userId);
+      this.logger.warn(`could not read the factors of a user (again in ${delayMs / 1000} s): ${(error as Error).message}`);
+      const timer = setTimeout(() => {
+        this.retries.delete(timer);
+        void this.refreshUntilRead(userId, Math.min(delayMs * 2, RETRY_MAX_MS));
+      }, delayMs);
+      timer.unref();
+      this.retries.add(timer);
+    }
   }
 
   /** The user's factors changed here: tell every instance, and have read them here before answering. */
@@ -66,6 +92,7 @@ export class EnrolledUsers implements OnModuleInit, OnApplicationShutdown {
     for (const [userId, { read, has }] of this.settled) if (read > started) this.apply(fresh, userId, has);
     this.settled.clear();
     this.enrolled = fresh;
+    this.unread.clear();
   }
 
   private apply(set: Set<string>, userId: string, has: boolean): void {

@@ -67,6 +67,8 @@ export class MfaController {
   @RequirePermissions()
   // Adding a factor to an account that has one is a step-up action: else a stolen session could add its own.
   @RequireStepUp()
+  // Each stores a challenge: bounded per address like the sign-ins.
+  @GuessLimited('mfa.enrolled')
   @HttpCode(200)
   registrationOptions(@CurrentPrincipal() principal: Principal): Promise<unknown> {
     return this.webauthn.registrationOptions(principal);
@@ -106,6 +108,8 @@ export class StepUpController {
 
   @Post('webauthn-options')
   @RequirePermissions()
+  // Each stores a challenge: bounded per address like the sign-ins.
+  @GuessLimited('mfa.step_up')
   @HttpCode(200)
   webauthnOptions(@CurrentPrincipal() principal: Principal): Promise<unknown> {
     return this.stepUps.webauthnOptions(principal);

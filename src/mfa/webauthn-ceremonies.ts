@@ -10,6 +10,11 @@ import {
 import { AppConfig } from '../config/app-config';
 import { MfaRepository, type WebAuthnCredentialRow } from './mfa.repository';
 
+/** WebAuthn's bound on a credential id. */
+const MAX_CREDENTIAL_ID_BYTES = 1023;
+/** The transports WebAuthn defines; anything else a client sends is dropped. */
+const KNOWN_TRANSPORTS: ReadonlySet<unknown> = new Set(['usb', 'nfc', 'ble', 'hybrid', 'internal', 'smart-card', 'cable']);
+
 /** A challenge lives 5 minutes and is used once. */
 export const CHALLENGE_TTL_SECONDS = 300;
 const TIMEOUT_MS = CHALLENGE_TTL_SECONDS * 1000;
@@ -88,13 +93,17 @@ export class WebAuthnCeremonies {
       });
       if (!verification.verified || !verification.registrationInfo) return { ok: false, reason: 'not_verified' };
       const { credential } = verification.registrationInfo;
+      // With attestation "none" these come from the client unchecked: bound the id (WebAuthn's own
+      // limit is 1023 bytes) and keep only transports WebAuthn defines.
+      if (Buffer.from(credential.id, 'base64url').length > MAX_CREDENTIAL_ID_BYTES) return { ok: false, reason: 'credential_id_too_long' };
+      const transports = Array.isArray(credential.transports) ? credential.transports.filter((t) => KNOWN_TRANSPORTS.has(t)) : [];
       return {
         ok: true,
         credential: {
           credentialId: credential.id,
           publicKey: Buffer.from(credential.publicKey).toString('base64url'),
           counter: credential.counter,
-          transports: credential.transports ?? [],
+          transports,
         },
       };
     } catch (error) {

@@ -49,10 +49,10 @@ export class SoftAuthenticator {
   ) {}
 
   /** navigator.credentials.create: a registration response for these options (from the server). */
-  create(options: Json, overrides: { origin?: string; rpId?: string; type?: string } = {}): Json {
+  create(options: Json, overrides: { origin?: string; rpId?: string; type?: string; credentialIdBytes?: number; transports?: unknown } = {}): Json {
     const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const jwk = publicKey.export({ format: 'jwk' });
-    const credentialId = randomBytes(32);
+    const credentialId = randomBytes(overrides.credentialIdBytes ?? 32);
     const id = b64url(credentialId);
     const coseKey = cbor(
       new Map<number, CborValue>([
@@ -91,7 +91,11 @@ export class SoftAuthenticator {
       id,
       rawId: id,
       type: 'public-key',
-      response: { clientDataJSON: b64url(clientDataJSON), attestationObject: b64url(attestationObject), transports: ['internal'] },
+      response: {
+        clientDataJSON: b64url(clientDataJSON),
+        attestationObject: b64url(attestationObject),
+        transports: 'transports' in overrides ? overrides.transports : ['internal'],
+      },
       clientExtensionResults: {},
       authenticatorAttachment: 'platform',
     };
