@@ -25,7 +25,18 @@ export async function call<T = Json>(
     headers['content-type'] ??= 'application/json';
     body = JSON.stringify(options.body);
   }
-  const response = await fetch(`${baseUrl}${path}`, { method, headers, body, redirect: 'manual' });
+  const send = () => fetch(`${baseUrl}${path}`, { method, headers, body, redirect: 'manual' });
+  let response: Response;
+  try {
+    response = await send();
+  } catch (error) {
+    // A kept-alive connection the server closed as the next request went out on it (it happens
+    // when a loaded machine stalls both ends past the keep-alive timeout): a GET or HEAD is sent
+    // again once, on a new connection, as browsers do. Anything else is the test's to see.
+    const code = (error as { cause?: { code?: string } }).cause?.code;
+    if ((method !== 'GET' && method !== 'HEAD') || (code !== 'ECONNRESET' && code !== 'UND_ERR_SOCKET')) throw error;
+    response = await send();
+  }
   const text = await response.text();
   let parsed: unknown = text;
   try {
