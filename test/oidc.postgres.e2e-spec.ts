@@ -4,6 +4,7 @@ import { decodePart } from './support/jwt';
 import { freePort } from './support/server-process';
 import { ADMIN, startTestApp, TEST_SECRET, type TestApp } from './support/test-app';
 import { OidcFlowCookie, type OidcFlow } from '../src/oidc/oidc-flow-cookie';
+import { MetricsService } from '../src/metrics/metrics.service';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
 import { startTestProvider, type TestProvider } from './oidc-test-provider';
 
@@ -197,6 +198,9 @@ describe('single sign-on with OpenID Connect (real provider, two instances)', ()
     expect(refused).toMatchObject({ status: 302, location: '/?sso_error=no_role', token: undefined });
     expect(await userNamed(user.email)).toBeUndefined();
     expect(await waitFor(async () => (await auditFailures('no_role')) >= 1)).toBe(true);
+    const counted = await a.app.get(MetricsService).registry.getSingleMetricAsString('aurora_auth_attempts_total');
+    expect(counted).toMatch(/aurora_auth_attempts_total\{method="sso",outcome="failure",reason="no_role"\} [1-9]/);
+    expect(counted).toMatch(/aurora_auth_attempts_total\{method="sso",outcome="success",reason="ok"\} [1-9]/);
 
     const accepted = await ssoSignIn(withDefault, user.id, '/alerts');
     expect(accepted).toMatchObject({ status: 302, location: '/alerts' });

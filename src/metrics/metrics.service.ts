@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** The credential or factor an authentication attempt presented: the metric's `method` label. */
-export type AuthMetricMethod = 'jwt' | 'cookie' | 'api_key' | 'ws' | 'login' | 'totp' | 'recovery' | 'webauthn' | 'passkey';
+export type AuthMetricMethod = 'jwt' | 'cookie' | 'api_key' | 'ws' | 'login' | 'totp' | 'recovery' | 'webauthn' | 'passkey' | 'sso';
 
 /**
  * The Prometheus registry of this process. Counters are incremented where things happen; gauges

@@ -1,6 +1,7 @@
 import { ConflictException, Injectable } from '@nestjs/common';
 import * as client from 'openid-client';
 import { AuditRecorder } from '../audit/audit-recorder';
+import { MetricsService } from '../metrics/metrics.service';
 import { AuthService, type IssuedToken } from '../auth/auth.service';
 import type { ClientInfo } from '../common/client-info';
 import { AppConfig } from '../config/app-config';
@@ -66,6 +67,7 @@ export class OidcService {
     private readonly auth: AuthService,
     private readonly sessions: SessionsService,
     private readonly audit: AuditRecorder,
+    private readonly metrics: MetricsService,
   ) {
     this.settings = config.oidc!;
     this.flows = new OidcFlowCookie(config.jwtSecret);
@@ -101,6 +103,8 @@ export class OidcService {
     } catch (error) {
       throw this.failed(error instanceof ProviderUnavailableError ? 'provider_unavailable' : 'invalid_response', null, client);
     }
+    // OpenID Connect caps sub at 255 ASCII characters (the column's size).
+    if (claims.sub.length > 255) throw this.failed('invalid_response', null, client);
     if (flow.stepUp) {
       await this.finishStepUp(flow.stepUp, claims, client);
       return { token: null, returnTo: flow.returnTo };
@@ -118,6 +122,7 @@ export class OidcService {
     const token = await this.auth.signIn(user, client, methods, sid);
     if (!token) throw this.failed('user_disabled', user.username, client);
     this.audit.record({ type: 'auth.login', outcome: 'success', actor: user.username, reason: `single sign-on (${methods.join(', ')})`, client });
+    this.metrics.countAuthentication('sso', 'success');
     return { token, returnTo: flow.returnTo };
   }
 
@@ -187,6 +192,7 @@ export class OidcService {
   /** The failure, audited (type auth.login, or mfa.step_up for a step-up). */
   failed(reason: SsoError, actor: string | null, client: ClientInfo, type = 'auth.login'): SsoFailure {
     this.audit.record({ type, outcome: 'failure', actor, reason: `single sign-on: ${reason}`, client });
+    this.metrics.countAuthentication('sso', 'failure', reason);
     return new SsoFailure(reason, actor);
   }
 }
