@@ -29,6 +29,8 @@ export function takeSsoError() {
   return REASONS[reason] ?? 'Single sign-on failed. Try again, or sign in with your password.';
 }
 
+let loginUrl = null;
+
 /** Shows the button when single sign-on is on; it leaves for the provider and comes back here. */
 export async function initSso(button) {
   let providers;
@@ -37,11 +39,28 @@ export async function initSso(button) {
   } catch {
     return;
   }
-  const loginUrl = providers?.oidc?.login_url;
-  if (typeof loginUrl !== 'string') return;
+  if (typeof providers?.oidc?.login_url !== 'string') return;
+  loginUrl = providers.oidc.login_url;
   button.hidden = false;
   button.addEventListener('click', () => {
     const returnTo = `${window.location.pathname}${window.location.hash}`;
     window.location.assign(`${loginUrl}?return_to=${encodeURIComponent(returnTo)}`);
   });
+}
+
+/** Whether this session was signed in through the provider, so a step-up can happen there. */
+export async function canStepUpAtProvider() {
+  if (!loginUrl) return false;
+  try {
+    const sessions = await get('/auth/sessions');
+    return sessions.some((session) => session.current && session.auth_methods.includes('sso'));
+  } catch {
+    return false;
+  }
+}
+
+/** A step-up at the provider (a fresh login there), then back to this page. */
+export function stepUpAtProvider() {
+  const returnTo = `${window.location.pathname}${window.location.hash}`;
+  window.location.assign(`${loginUrl}?step_up=1&return_to=${encodeURIComponent(returnTo)}`);
 }

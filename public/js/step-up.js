@@ -4,6 +4,7 @@
 import { ApiError, post } from './api.js';
 import { $, message } from './dom.js';
 import { getAssertion, webAuthnAvailable } from './webauthn.js';
+import { canStepUpAtProvider, stepUpAtProvider } from './sso.js';
 
 let pending = null;
 
@@ -19,6 +20,12 @@ export function askForStepUp() {
   pending = new Promise((resolve) => {
     const onSubmit = (event) => {
       const choice = event.submitter?.value;
+      if (choice === 'sso') {
+        // A single-sign-on session confirms at the identity provider: the page leaves and comes back.
+        event.preventDefault();
+        stepUpAtProvider();
+        return;
+      }
       if (choice !== 'ok' && choice !== 'passkey') return;
       event.preventDefault();
       void (choice === 'ok' ? verify(input.value.trim()) : verifyPasskey()).then((done) => {
@@ -67,6 +74,8 @@ export function askForStepUp() {
     );
     dialog.returnValue = '';
     $('stepup-passkey').hidden = !webAuthnAvailable();
+    $('stepup-sso').hidden = true;
+    void canStepUpAtProvider().then((can) => ($('stepup-sso').hidden = !can));
     dialog.showModal();
     input.focus();
   });

@@ -1,4 +1,5 @@
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { enrolTotp } from './support/mfa';
 import { freePort } from './support/server-process';
 import { databaseForFile, startTestApp, type TestApp } from './support/test-app';
 import { startTestProvider, type TestProvider } from './oidc-test-provider';
@@ -80,6 +81,47 @@ describe('console single sign-on in a real browser', () => {
     await page.click('#signin-sso');
     await page.locator('#signin-message').filter({ hasText: 'no group that gives access' }).waitFor();
     expect(page.url()).not.toContain('sso_error');
+    await page.context().close();
+  });
+
+  it('a sensitive action in a single-sign-on session is confirmed at the provider, then allowed', async () => {
+    provider.accounts.set('sub-browser-admin', { email: 'sso-admin@corp.example', groups: ['soc-admins'] });
+    provider.signInAs('sub-browser-admin');
+    const page = await freshPage();
+    const signInWithSso = async () => {
+      await page.locator('#signin-sso').waitFor({ state: 'visible' });
+      await page.click('#signin-sso');
+      await page.locator('#whoami').filter({ hasText: 'sso-admin@corp.example' }).waitFor();
+    };
+    await signInWithSso();
+    // A second factor enrolled here makes sensitive actions need a step-up.
+    const first = (await page.context().cookies()).find((c) => c.name === 'access_token')!.value;
+    await enrolTotp(origin, first);
+    // A fresh single-sign-on session, with nothing verified in it yet.
+    await page.context().clearCookies();
+    await page.reload();
+    await signInWithSso();
+    const createUser = (username: string) =>
+      page.evaluate(async (name) => {
+        const reply = await fetch('/api/v1/users', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username: name, password: 'a-long-password-123', role: 'viewer' }),
+        });
+        return { status: reply.status, error: ((await reply.json()) as { error?: string }).error };
+      }, username);
+    expect(await createUser('before@corp.example')).toEqual({ status: 403, error: 'step_up_required' });
+
+    // Through the console's API layer: the step-up dialog offers the provider.
+    // (A string, not a function: the test's compiler would turn import() into require().)
+    void page
+      .evaluate("import('/js/api.js').then((api) => api.post('/users', { username: 'during@corp.example', password: 'a-long-password-123', role: 'viewer' }))")
+      .catch(() => undefined); // the page leaves for the provider meanwhile
+    await page.locator('#stepup-sso').waitFor({ state: 'visible' });
+    await page.click('#stepup-sso');
+    await page.locator('#whoami').filter({ hasText: 'sso-admin@corp.example' }).waitFor();
+    expect(new URL(page.url()).hash).toBe('#/alerts');
+    expect(await createUser('after@corp.example')).toEqual({ status: 201, error: undefined });
     await page.context().close();
   });
 });
