@@ -294,6 +294,12 @@ describe('single sign-on with OpenID Connect (real provider, two instances)', ()
     expect(sso.status).toBe(401);
     expect(sso.body.message).toBe(unknown.body.message);
     expect(sso.body.error).toBe(unknown.body.error);
+    // Nor can an admin give one a password: it would be a way in around the provider.
+    const listed = await call(a.baseUrl, 'GET', '/api/v1/users', { headers: bearer(adminToken) });
+    const id = (listed.body as Array<{ id: string; username: string }>).find((u) => u.username === user.email)!.id;
+    const patched = await call(a.baseUrl, 'PATCH', `/api/v1/users/${id}`, { headers: bearer(adminToken), body: { password: 'A-New-Local-Password-1' } });
+    expect(patched.status).toBe(409);
+    expect((await call(a.baseUrl, 'POST', '/api/v1/auth/token', { body: { username: user.email, password: 'A-New-Local-Password-1' } })).status).toBe(401);
   });
 
   it('a local account of the same name is not taken over by single sign-on', async () => {

@@ -10,6 +10,8 @@ import { User } from './user.entity';
 import { CreateUserDto, toUserView, UpdateUserDto, UserView } from './users.dto';
 import { UserChanges, UsersRepository, UserWrites } from './users.repository';
 
+const SSO_HAS_NO_PASSWORD = 'this user signs in through single sign-on and cannot be given a password';
+
 /** The first epoch second whose tokens survive a change made now (iat has one-second resolution). */
 export function nextTokenEpoch(now = Date.now()): number {
   return Math.floor(now / 1000) + 1;
@@ -94,6 +96,8 @@ export class UsersService {
     const { user, changed, before } = await this.users.writeTransaction(async (writes) => {
       const current = await writes.findForUpdate(id);
       if (!current) throw new NotFoundException('no user with this id');
+      // A password would be a way in that bypasses the identity provider (its sign-out, its second factor).
+      if (passwordHash !== undefined && current.ssoSubject) throw new ConflictException(SSO_HAS_NO_PASSWORD);
       const before = { role: current.role, disabled: current.disabled };
       const changes: UserChanges = {};
       if (dto.role !== undefined && dto.role !== current.role) changes.role = dto.role;
