@@ -12,6 +12,8 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 
 export interface TestAccount {
   email: string;
+  /** Sent as the email_verified claim when set. */
+  emailVerified?: boolean;
   groups: string[];
   /** The provider's `amr` for this sign-in (e.g. ['pwd', 'mfa']). */
   amr?: string[];
@@ -71,13 +73,13 @@ export async function startTestProvider(redirectUris: string[]): Promise<TestPro
     cookies: { keys: [`cookie-key-${randomUUID()}`] },
     // Scope claims straight into the ID token (the relying party reads them there).
     conformIdTokenClaims: false,
-    claims: { openid: ['sub', 'amr'], email: ['email', 'groups'] },
+    claims: { openid: ['sub', 'amr'], email: ['email', 'email_verified', 'groups'] },
     features: { devInteractions: { enabled: false }, backchannelLogout: { enabled: true } },
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
     findAccount: (_ctx: unknown, id: string) => {
       const account = accounts.get(id);
       if (!account) return undefined;
-      return { accountId: id, claims: () => ({ sub: id, email: account.email, groups: account.groups }) };
+      return { accountId: id, claims: () => ({ sub: id, email: account.email, email_verified: account.emailVerified, groups: account.groups }) };
     },
   });
   const handle = provider.callback();

@@ -277,6 +277,14 @@ describe('single sign-on with OpenID Connect (real provider, two instances)', ()
     expect((await ssoSignIn(a, id)).location).toBe('/?sso_error=missing_username');
   });
 
+  it('an email the provider says it has not verified is refused as the username (email_verified false); true or absent is accepted', async () => {
+    const id = `sub-${tag()}`;
+    provider.accounts.set(id, { email: `unverified-${tag()}@corp.example`, emailVerified: false, groups: ['soc-analysts'] });
+    expect((await ssoSignIn(a, id)).location).toBe('/?sso_error=unverified_email');
+    provider.accounts.set(id, { email: `verified-${tag()}@corp.example`, emailVerified: true, groups: ['soc-analysts'] });
+    expect((await ssoSignIn(a, id)).location).toBe('/');
+  });
+
   it("the provider's amr mfa counts as a second factor of the session", async () => {
     const user = account(['soc-analysts'], ['pwd', 'mfa']);
     const result = await ssoSignIn(a, user.id);

@@ -9,6 +9,7 @@ const REASONS = {
   invalid_state: 'That sign-in link expired or was already used. Start the single sign-on again.',
   invalid_response: 'The identity provider’s answer could not be verified. Start the single sign-on again.',
   missing_username: 'The identity provider did not send a username for you. Ask your administrator.',
+  unverified_email: 'Your identity provider has not verified your email address. Verify it there, then sign in again.',
   no_role: 'Your account at the identity provider is in no group that gives access to AuroraSOC. Ask your administrator.',
   account_conflict: 'An AuroraSOC account with your name already exists and signs in with a password. Ask your administrator.',
   role_conflict: 'Your new role would leave AuroraSOC without an administrator. Ask another administrator.',

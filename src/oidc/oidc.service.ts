@@ -23,6 +23,7 @@ export type SsoError =
   | 'invalid_state'
   | 'invalid_response'
   | 'missing_username'
+  | 'unverified_email'
   | 'no_role'
   | 'account_conflict'
   | 'role_conflict'
@@ -114,6 +115,8 @@ export class OidcService {
     if (typeof username !== 'string' || username.length > MAX_USERNAME || !USERNAME_PATTERN.test(username)) {
       throw this.failed('missing_username', null, client);
     }
+    // An address the provider itself says it has not verified is not a name to trust with an account.
+    if (this.settings.usernameClaim === 'email' && claims.email_verified === false) throw this.failed('unverified_email', username, client);
     const role = roleForGroups(groupsOf(claims[this.settings.rolesClaim]), this.settings);
     if (!role) throw this.failed('no_role', username, client);
     const user = await this.userFor(claims.sub, username, role, client);
