@@ -3,7 +3,7 @@ import { DetectionsService } from '../src/detections/detections.service';
 import { apiKey, bearer, call, login, type Json } from './support/http';
 import { freshIp, freshUsername } from './support/login-attempts';
 import { ADMIN, databaseForFile, startTestApp, TestApp } from './support/test-app';
-import { postgresServerUrl } from './support/test-database';
+import { emptyRedis, postgresServerUrl } from './support/test-database';
 import { openLive } from './support/ws';
 
 /**
@@ -18,6 +18,7 @@ export function describeDetections(env: Record<string, string>): void {
     let admin: string;
 
     beforeAll(async () => {
+      if (env.REDIS_URL) await emptyRedis(env.REDIS_URL);
       db = await databaseForFile();
       t = await startTestApp({ TRUST_PROXY: 'loopback', LOGIN_MAX_PER_IP: '100', ...env }, db);
       admin = await login(t.baseUrl, ADMIN.username, ADMIN.password);

@@ -1,7 +1,7 @@
 import { bearer, call, createUser, login, waitFor } from './support/http';
 import { awayFromStepEdge, codeAt, enrolTotp, passwordStep, secondStep } from './support/mfa';
 import { ADMIN, startTestApp, TestApp } from './support/test-app';
-import { createTestDatabase, TestDatabase } from './support/test-database';
+import { createTestDatabase, emptyRedis, TestDatabase } from './support/test-database';
 
 /** Redis runs on this machine and in CI; the CI sets TEST_REDIS_URL. */
 const REDIS_URL = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
@@ -27,6 +27,7 @@ describe.each([
   let adminToken: string;
 
   beforeAll(async () => {
+    if (extra.REDIS_URL) await emptyRedis(extra.REDIS_URL);
     db = await createTestDatabase();
     const env = { LOGIN_MAX_PER_IP: '100000', LOGIN_MAX_FAILURES_PER_USER: '100000', ...extra };
     // One after the other: the first runs the migrations and creates the admin.

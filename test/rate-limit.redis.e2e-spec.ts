@@ -1,4 +1,5 @@
 import { ADMIN, databaseForFile, startTestApp, TestApp } from './support/test-app';
+import { emptyRedis } from './support/test-database';
 import { createUser } from './support/http';
 import { attempt, expectTooManyRequests, freshIp, freshUsername } from './support/login-attempts';
 
@@ -19,6 +20,7 @@ describe('login rate limits', () => {
     const from = (ip: string) => ({ 'x-forwarded-for': ip });
 
     beforeAll(async () => {
+      await emptyRedis(REDIS_URL);
       // Two instances that share nothing but Redis: each has its own database.
       dbs = [await databaseForFile(), await databaseForFile()];
       a = await startTestApp(env, dbs[0]);

@@ -1,7 +1,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { apiKey, bearer, call, createUser, login, Reply, waitFor } from './support/http';
 import { ADMIN, startTestApp, TestApp } from './support/test-app';
-import { createTestDatabase, TestDatabase } from './support/test-database';
+import { createTestDatabase, emptyRedis, TestDatabase } from './support/test-database';
 import { closedWithin, LiveClient, openLive, sleep } from './support/ws';
 
 /** Redis runs on this machine and in CI; the CI sets TEST_REDIS_URL. */
@@ -42,6 +42,7 @@ describe('scale-out: three instances on one PostgreSQL database and one Redis', 
   const firstRefusal = (statuses: number[]) => statuses.indexOf(429) + 1;
 
   beforeAll(async () => {
+    await emptyRedis(REDIS_URL);
     db = await createTestDatabase();
     for (let i = 0; i < 3; i++) instances.push(await startTestApp(env, { url: db.url }));
     // The reference: the same limits on one instance alone (requests go to it only).

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import Redis from 'ioredis';
 import { Client } from 'pg';
 
 /** A PostgreSQL database created for one test file on the server DATABASE_URL names, dropped after. */
@@ -30,4 +31,20 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       await client.end();
     },
   };
+}
+
+/**
+ * Empties the Redis database at `url` before a file's instances start. Counters there (the login
+ * limits per address, second-factor failures, detection windows) are shared by every process that
+ * uses the same Redis, so a file that ran in the minute before would otherwise spend this file's
+ * small limits from 127.0.0.1. The e2e files run one at a time (--runInBand).
+ */
+export async function emptyRedis(url: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    await redis.flushdb();
+  } finally {
+    redis.disconnect();
+  }
 }
