@@ -1,11 +1,24 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsTimestamp } from '../common/is-timestamp';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsIP, IsString, Length, Matches, Max, MaxLength, Min, ValidateBy } from 'class-validator';
 import { OptionalField } from '../common/validation';
 
 /** Event types are dotted words (auth.login); anything else, NUL included, cannot match one. */
 const EVENT_TYPE = /^[A-Za-z0-9_.:-]+$/;
+
+const BIGINT_MAX = 9223372036854775807n;
+
+/** An event id as the list shows it: a positive whole number that fits PostgreSQL's bigint. */
+function IsEventId(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isEventId',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && /^[1-9][0-9]{0,18}$/.test(value) && BigInt(value) <= BIGINT_MAX,
+      defaultMessage: (args) => `${args?.property} must be the id of an audit event (a positive whole number)`,
+    },
+  });
+}
 
 export class ListAuditEventsQuery {
   @ApiPropertyOptional({ example: 'auth.login' })
@@ -24,6 +37,28 @@ export class ListAuditEventsQuery {
   @OptionalField()
   @IsTimestamp()
   since?: string;
+
+  @ApiPropertyOptional({ description: 'ISO 8601 time: only events before it (extension)' })
+  @OptionalField()
+  @IsTimestamp()
+  until?: string;
+
+  @ApiPropertyOptional({ description: 'only events of this actor (a username or key prefix), exactly as recorded (extension)' })
+  @OptionalField()
+  @IsString()
+  @Length(1, 200)
+  actor?: string;
+
+  @ApiPropertyOptional({ description: 'only events from this client IP address; 1.2.3.4 also matches ::ffff:1.2.3.4 (extension)' })
+  @OptionalField()
+  @IsString()
+  @IsIP(undefined, { message: 'ip must be an IPv4 or IPv6 address' })
+  ip?: string;
+
+  @ApiPropertyOptional({ description: 'paging, newest first: only events older than the event with this id (the last id of the previous page; extension)' })
+  @OptionalField()
+  @IsEventId()
+  before?: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
   @OptionalField()

@@ -59,6 +59,34 @@ class FakeRedis {
     return chain;
   }
 
+  /** GET and PTTL queued and sent together, as lockedUntil() reads a whole list in one round trip. */
+  readonly pipelines: number[] = [];
+  pipeline() {
+    const steps: Array<() => unknown> = [];
+    const chain = {
+      get: (key: string) => {
+        steps.push(() => {
+          const entry = this.live(key);
+          return entry ? String(entry.value) : null;
+        });
+        return chain;
+      },
+      pttl: (key: string) => {
+        steps.push(() => {
+          const entry = this.live(key);
+          if (!entry) return -2;
+          return entry.expiresAt === null ? -1 : entry.expiresAt - this.now;
+        });
+        return chain;
+      },
+      exec: () => {
+        this.pipelines.push(steps.length);
+        return Promise.resolve(steps.map((step): [Error | null, unknown] => [null, step()]));
+      },
+    };
+    return chain;
+  }
+
   eval(_script: string, _keys: number, key: string): Promise<number> {
     const entry = this.live(key);
     return Promise.resolve(!entry || entry.value <= 0 ? 0 : --entry.value);
@@ -126,6 +154,21 @@ describe.each([
     for (let i = 0; i <= LIMIT; i++) await counter.reserve('alice');
     await counter.reset('ALICE');
     for (let i = 0; i < LIMIT; i++) expect((await counter.reserve('alice')).locked).toBe(false);
+  });
+
+  it(`says until when each listed username is locked (from its ${LIMIT}th failure, when its next attempt is refused), null for the others, in one batch`, async () => {
+    for (let i = 0; i < LIMIT; i++) await counter.reserve('alice');
+    for (let i = 0; i < LIMIT - 1; i++) await counter.reserve('bob');
+    at(T0 + 60_000);
+    const until = await counter.lockedUntil(['ALICE', 'bob', 'carol']);
+    expect(until).toEqual([new Date(T0 + WINDOW_MS), null, null]);
+    if (redis) expect(redis.pipelines).toEqual([6]);
+    expect(await counter.lockedUntil([])).toEqual([]);
+    await counter.reset('alice');
+    expect(await counter.lockedUntil(['alice'])).toEqual([null]);
+    for (let i = 0; i < LIMIT; i++) await counter.reserve('bob');
+    at(T0 + 60_000 + WINDOW_MS);
+    expect(await counter.lockedUntil(['bob'])).toEqual([null]);
   });
 
   it('takes back one reserved attempt on release(), never below zero', async () => {

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { RedisConnection } from '../common/redis.provider';
 import { usernameKey } from '../common/username-key';
+import { UserLockouts, type LockoutSource } from '../users/user-lockouts';
 
 const WINDOW_MS = 15 * 60_000;
 const MAX_TRACKED_USERNAMES = 100_000;
@@ -24,15 +25,18 @@ export interface LockStatus {
  * concurrent guesses all pass the check while the first ones are still being verified.
  */
 @Injectable()
-export class LoginFailureCounter {
+export class LoginFailureCounter implements LockoutSource {
   private readonly memory = new Map<string, { count: number; resetAt: number }>();
   private readonly limit: number;
 
   constructor(
     config: AppConfig,
     private readonly redis: RedisConnection,
+    @Optional() lockouts?: UserLockouts,
   ) {
     this.limit = config.loginMaxFailuresPerUser;
+    // The user list shows who is locked out and an admin can unlock them (src/users/user-lockouts.ts).
+    lockouts?.attach(this);
   }
 
   private key(username: string): string {
@@ -80,6 +84,33 @@ export class LoginFailureCounter {
     const key = this.key(username);
     if (this.redis.client) await this.redis.client.del(key);
     else this.memory.delete(key);
+  }
+
+  /**
+   * For each username, when its lock ends, or null when it is not locked: locked once it has
+   * LOGIN_MAX_FAILURES_PER_USER failures in the window, since its next attempt is then refused. One
+   * Redis round trip (a pipeline of GET and PTTL per name) for the whole list.
+   */
+  async lockedUntil(usernames: readonly string[]): Promise<Array<Date | null>> {
+    if (usernames.length === 0) return [];
+    const keys = usernames.map((username) => this.key(username));
+    const now = Date.now();
+    if (this.redis.client) {
+      const pipeline = this.redis.client.pipeline();
+      for (const key of keys) pipeline.get(key).pttl(key);
+      const results = (await pipeline.exec()) ?? [];
+      const failure = results.find(([error]) => error)?.[0];
+      if (failure) throw failure;
+      return keys.map((_key, i) => {
+        const count = Number(results[2 * i]?.[1] ?? 0);
+        const ttl = Number(results[2 * i + 1]?.[1] ?? -2);
+        return count >= this.limit && ttl > 0 ? new Date(now + ttl) : null;
+      });
+    }
+    return keys.map((key) => {
+      const entry = this.memory.get(key);
+      return entry && entry.resetAt > now && entry.count >= this.limit ? new Date(entry.resetAt) : null;
+    });
   }
 
   private pruneExpired(now: number): void {

@@ -5,7 +5,7 @@ import { CurrentPrincipal, RequirePermissions, RequireStepUp } from '../access/a
 import type { Principal } from '../access/principal';
 import { clientInfo } from '../common/client-info';
 import { UuidParamPipe } from '../common/uuid-param.pipe';
-import { CreateUserDto, UpdateUserDto, UserView } from './users.dto';
+import { CreateUserDto, UpdateUserDto, UserListItem, UserView } from './users.dto';
 import { UsersService } from './users.service';
 
 @ApiTags('users')
@@ -22,8 +22,17 @@ export class UsersController {
 
   @Get()
   @RequirePermissions('users:manage')
-  list(): Promise<UserView[]> {
+  list(): Promise<UserListItem[]> {
     return this.users.list();
+  }
+
+  /** Clears the user's failed sign-ins (the LOGIN_MAX_FAILURES_PER_USER lockout); audited as user.unlocked. */
+  @Delete(':id/lockout')
+  @RequirePermissions('users:manage')
+  @RequireStepUp()
+  @HttpCode(204)
+  unlock(@Param('id', UuidParamPipe) id: string, @CurrentPrincipal() principal: Principal, @Req() req: Request): Promise<void> {
+    return this.users.unlock(id, { sub: principal.sub, client: clientInfo(req) });
   }
 
   @Patch(':id')

@@ -66,6 +66,12 @@ export interface UserView {
   updated_at: string;
 }
 
+/** An item of GET /users: the user and, an extension of the contract, when their sign-in lockout ends. */
+export interface UserListItem extends UserView {
+  /** ISO 8601: until when LOGIN_MAX_FAILURES_PER_USER failed sign-ins refuse this username; null when not locked. */
+  locked_until: string | null;
+}
+
 export function toUserView(user: User): UserView {
   return {
     id: user.id,

@@ -5,6 +5,7 @@ import { AdminBootstrap } from './admin-bootstrap';
 import { PasswordHasher } from './password-hasher';
 import { User } from './user.entity';
 import { UserLifecycle } from './user-lifecycle';
+import { UserLockouts } from './user-lockouts';
 import { UsersController } from './users.controller';
 import { UsersRepository } from './users.repository';
 import { UsersService } from './users.service';
@@ -12,7 +13,7 @@ import { UsersService } from './users.service';
 @Module({
   imports: [TypeOrmModule.forFeature([User]), AuditModule],
   controllers: [UsersController],
-  providers: [UsersRepository, UsersService, UserLifecycle, PasswordHasher, AdminBootstrap],
-  exports: [UsersService, UsersRepository, UserLifecycle, PasswordHasher],
+  providers: [UsersRepository, UsersService, UserLifecycle, UserLockouts, PasswordHasher, AdminBootstrap],
+  exports: [UsersService, UsersRepository, UserLifecycle, UserLockouts, PasswordHasher],
 })
 export class UsersModule {}

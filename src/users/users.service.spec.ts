@@ -6,6 +6,7 @@ import type { ClientInfo } from '../common/client-info';
 import type { BusEvent, EventBus } from '../database/event-bus';
 import type { PasswordHasher } from './password-hasher';
 import { UserLifecycle, type UserAccessChanged } from './user-lifecycle';
+import { UserLockouts } from './user-lockouts';
 import { User } from './user.entity';
 import type { UserChanges, UsersRepository, UserWrites } from './users.repository';
 import { nextTokenEpoch, UsersService } from './users.service';
@@ -136,6 +137,7 @@ describe(UsersService.name, () => {
       bus as unknown as EventBus,
       audit as unknown as AuditRecorder,
       lifecycle,
+      new UserLockouts(),
     );
   });
 
@@ -169,7 +171,15 @@ describe(UsersService.name, () => {
       const list = await sut.list();
 
       expect(list).toEqual([
-        { id: 'u1', username: 'alice', role: 'viewer', disabled: false, created_at: CREATED.toISOString(), updated_at: CREATED.toISOString() },
+        {
+          id: 'u1',
+          username: 'alice',
+          role: 'viewer',
+          disabled: false,
+          created_at: CREATED.toISOString(),
+          updated_at: CREATED.toISOString(),
+          locked_until: null,
+        },
       ]);
       expect(JSON.stringify(list)).not.toContain('stored-hash');
     });

@@ -7,7 +7,8 @@ import { EventBus } from '../database/event-bus';
 import { NO_PASSWORD, PasswordHasher } from './password-hasher';
 import { AccessChange, UserLifecycle } from './user-lifecycle';
 import { User } from './user.entity';
-import { CreateUserDto, toUserView, UpdateUserDto, UserView } from './users.dto';
+import { UserLockouts } from './user-lockouts';
+import { CreateUserDto, toUserView, UpdateUserDto, UserListItem, UserView } from './users.dto';
 import { UserChanges, UsersRepository, UserWrites } from './users.repository';
 
 const SSO_HAS_NO_PASSWORD = 'this user signs in through single sign-on and cannot be given a password';
@@ -45,6 +46,7 @@ export class UsersService {
     private readonly bus: EventBus,
     private readonly audit: AuditRecorder,
     private readonly lifecycle: UserLifecycle,
+    private readonly lockouts: UserLockouts,
   ) {}
 
   findByUsername(username: string): Promise<User | null> {
@@ -80,8 +82,19 @@ export class UsersService {
     return this.users.count();
   }
 
-  async list(): Promise<UserView[]> {
-    return (await this.users.list()).map(toUserView);
+  /** Every user, with when their sign-in lockout ends (null: not locked), read for all in one batch. */
+  async list(): Promise<UserListItem[]> {
+    const users = await this.users.list();
+    const lockedUntil = await this.lockouts.lockedUntil(users.map((user) => user.username));
+    return users.map((user, i) => ({ ...toUserView(user), locked_until: lockedUntil[i]?.toISOString() ?? null }));
+  }
+
+  /** Clears the user's failed sign-ins (LOGIN_MAX_FAILURES_PER_USER), so they can sign in at once. */
+  async unlock(id: string, actor: Actor): Promise<void> {
+    const user = await this.users.findById(id);
+    if (!user) throw new NotFoundException('no user with this id');
+    await this.lockouts.unlock(user.username);
+    this.audit.record({ type: 'user.unlocked', outcome: 'success', actor: actor.sub, reason: user.username, client: actor.client });
   }
 
   async create(dto: CreateUserDto, actor: Actor): Promise<UserView> {
