@@ -54,6 +54,8 @@ let pendingSignIn = null;
 
 let current = null;
 let retryTimer = null;
+/** While the page loads with a session: the focus stays at the top, where the skip link is. */
+let booting = true;
 
 function flash(text, kind) {
   const element = $('flash');
@@ -127,7 +129,9 @@ function route() {
   }
   const allowed = (!page.permission || session.can(page.permission)) && (!session.enrolmentRequired || OPEN_DURING_ENROLMENT.has(name));
   if (current && current !== name) PAGES[current]?.module.leave?.();
+  const arrived = current !== name;
   current = name;
+  setMenuOpen(false);
   for (const section of document.querySelectorAll('section.view')) section.hidden = true;
   for (const link of $('nav').querySelectorAll('a[data-view]')) {
     if (link.dataset.view === name) link.setAttribute('aria-current', 'page');
@@ -136,11 +140,25 @@ function route() {
   if (!allowed) {
     show($('view-denied'), true);
     document.title = 'Not available · AuroraSOC';
+    if (arrived && !booting) focusHeading($('view-denied'));
     return;
   }
   show($(`view-${name}`), true);
   document.title = `${$('nav').querySelector(`a[data-view="${name}"]`)?.textContent ?? name} · AuroraSOC`;
   page.module.enter?.(session);
+  // A new page: the focus goes to its heading (else it falls to <body> and a screen reader says
+  // nothing). Staying on the page (its filters changed the hash) leaves the focus where it is.
+  if (arrived && !booting) focusHeading($(`view-${name}`));
+}
+
+function focusHeading(section) {
+  section.querySelector('h1')?.focus({ preventScroll: false });
+}
+
+/** The phone menu: the pages open from the header's Menu button below 700 px. */
+function setMenuOpen(open) {
+  $('nav-toggle').setAttribute('aria-expanded', String(open));
+  document.querySelector('header.topbar')?.classList.toggle('nav-open', open);
 }
 
 function retryAfterSeconds(error) {
@@ -162,6 +180,7 @@ function unlockSignIn() {
   clearInterval(retryTimer);
   retryTimer = null;
   $('signin-submit').disabled = false;
+  $('signin-submit').textContent = 'Sign in';
 }
 
 /**
@@ -181,7 +200,10 @@ function lockSignIn(seconds) {
       message(box, '');
     }
   });
+  // The message (an alert region) is said once; the countdown runs on the button, which is not
+  // announced each second.
   let left = seconds;
+  message(box, `Too many sign-in attempts. Try again in ${describeWait(left)}.`, 'error');
   const tick = () => {
     if (left <= 0) {
       unlockSignIn();
@@ -189,7 +211,7 @@ function lockSignIn(seconds) {
       return;
     }
     button.disabled = true;
-    message(box, `Too many sign-in attempts. Try again in ${describeWait(left)}.`, 'error');
+    button.textContent = `Sign in (wait ${describeWait(left)})`;
     left -= 1;
   };
   tick();
@@ -203,6 +225,7 @@ async function signIn(event) {
   const box = $('signin-message');
   if (!username || !password) {
     message(box, 'Enter your username and password.');
+    focusMessage(box);
     return;
   }
   const button = $('signin-submit');
@@ -228,7 +251,15 @@ async function signIn(event) {
         setTimeout(() => lockSignIn(seconds));
       } else if (error.status === 400) message(box, 'Enter a valid username and password.');
       else message(box, error.message);
+      focusMessage(box);
     }
+  });
+}
+
+/** A refused sign-in: the keyboard (and a screen reader's cursor) goes to the reason, not to <body>. */
+function focusMessage(box) {
+  setTimeout(() => {
+    if (!box.hidden) box.focus();
   });
 }
 
@@ -330,6 +361,12 @@ async function boot() {
   $('signin-passkey').hidden = !webAuthnAvailable();
   setStepUpHandler(askForStepUp);
   $('signout').addEventListener('click', () => void signOut());
+  $('nav-toggle').addEventListener('click', () => setMenuOpen($('nav-toggle').getAttribute('aria-expanded') !== 'true'));
+  // The skip link moves the focus to the page; following its #main would be taken for a route.
+  document.querySelector('.skip-link')?.addEventListener('click', (event) => {
+    event.preventDefault();
+    $('main').focus();
+  });
   window.addEventListener('hashchange', route);
   setUnauthenticatedHandler(async (reason) => {
     if (!session.me) return;
@@ -352,6 +389,8 @@ async function boot() {
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) showSignIn(ssoError ?? '');
     else showSignIn(error instanceof ApiError ? error.message : 'The console could not start.');
+  } finally {
+    booting = false;
   }
 }
 
