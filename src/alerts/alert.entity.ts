@@ -6,7 +6,8 @@ export const ALERT_STATUSES = ['open', 'acknowledged', 'resolved'] as const;
 export type AlertStatus = (typeof ALERT_STATUSES)[number];
 
 // Indexes are created by the migrations (some are partial or descending); synchronize: false keeps
-// migration:generate from proposing to drop them.
+// migration:generate from proposing to drop them. The generated columns search_document and
+// severity_rank (migration AlertTriage) are read by SQL only, never through this entity.
 @Index('alerts_created_at_idx', { synchronize: false })
 @Entity('alerts')
 export class Alert {
@@ -27,6 +28,10 @@ export class Alert {
 
   @Column({ type: 'varchar', length: 20, default: 'open' })
   status: AlertStatus;
+
+  /** The user the alert is assigned to (views show their username); null when unassigned. */
+  @Column({ name: 'assignee_id', type: 'uuid', nullable: true })
+  assigneeId: string | null;
 
   @Column({ name: 'created_at', type: 'timestamptz', insert: false, update: false, default: () => 'clock_timestamp()' })
   createdAt: Date;

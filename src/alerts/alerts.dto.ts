@@ -1,8 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsNotEmpty, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsNotEmpty, IsString, Length, Matches, Max, MaxLength, Min, ValidateIf } from 'class-validator';
+import { IsTimestamp } from '../common/is-timestamp';
 import { OptionalField } from '../common/validation';
-import { Alert, ALERT_STATUSES, type AlertStatus, SEVERITIES, type Severity } from './alert.entity';
+import { ALERT_STATUSES, type AlertStatus, SEVERITIES, type Severity } from './alert.entity';
+
+export const ALERT_SORTS = ['newest', 'oldest', 'severity'] as const;
+export type AlertSort = (typeof ALERT_SORTS)[number];
 
 export class CreateAlertDto {
   @ApiProperty({ minLength: 1, maxLength: 200 })
@@ -29,9 +33,17 @@ export class CreateAlertDto {
 }
 
 export class UpdateAlertDto {
-  @ApiProperty({ enum: ALERT_STATUSES })
+  @ApiPropertyOptional({ enum: ALERT_STATUSES })
+  @OptionalField()
   @IsIn(ALERT_STATUSES, { message: `status must be one of ${ALERT_STATUSES.join(', ')}` })
-  status: AlertStatus;
+  status?: AlertStatus;
+
+  @ApiPropertyOptional({ type: String, nullable: true, description: 'the username of an enabled user who holds alerts:write; null unassigns' })
+  // null is a value here: it unassigns.
+  @ValidateIf((_dto, value) => value !== undefined && value !== null)
+  @IsString()
+  @Length(1, 100)
+  assignee?: string | null;
 }
 
 export class ListAlertsQuery {
@@ -53,13 +65,58 @@ export class ListAlertsQuery {
   @Max(200)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'cursor: the id of the last alert of the previous page, or an ISO 8601 time' })
+  @ApiPropertyOptional({
+    description: 'cursor: the id of the last alert of the previous page (the rows after it in the chosen sort), or an ISO 8601 time (sort=newest only)',
+  })
   @OptionalField()
   @IsString()
   // An empty cursor is a client's mistake, as an empty limit is: refused, not read as "no cursor".
   @IsNotEmpty({ message: 'before must name an alert id or be an ISO 8601 time' })
   @MaxLength(64)
   before?: string;
+
+  @ApiPropertyOptional({ enum: ALERT_SORTS, default: 'newest', description: 'severity: critical first, then newest' })
+  @OptionalField()
+  @IsIn(ALERT_SORTS, { message: `sort must be one of ${ALERT_SORTS.join(', ')}` })
+  sort?: AlertSort;
+
+  @ApiPropertyOptional({
+    maxLength: 200,
+    description: 'words (case-insensitive, each a word or the start of one) that must all occur in title, description or source',
+  })
+  @OptionalField()
+  @IsString()
+  @Length(1, 200)
+  @Matches(/[\p{L}\p{N}]/u, { message: 'q must contain a letter or a digit' })
+  q?: string;
+
+  @ApiPropertyOptional({ description: 'a username, or `none` for unassigned alerts' })
+  @OptionalField()
+  @IsString()
+  @Length(1, 100)
+  assignee?: string;
+
+  @ApiPropertyOptional({ description: 'ISO 8601 time: alerts created at or after it' })
+  @OptionalField()
+  @IsTimestamp()
+  since?: string;
+
+  @ApiPropertyOptional({ description: 'ISO 8601 time: alerts created before it' })
+  @OptionalField()
+  @IsTimestamp()
+  until?: string;
+}
+
+export class AlertSummaryQuery {
+  @ApiPropertyOptional({ description: 'ISO 8601 time: alerts created at or after it' })
+  @OptionalField()
+  @IsTimestamp()
+  since?: string;
+
+  @ApiPropertyOptional({ description: 'ISO 8601 time: alerts created before it' })
+  @OptionalField()
+  @IsTimestamp()
+  until?: string;
 }
 
 export interface AlertView {
@@ -69,19 +126,43 @@ export interface AlertView {
   source: string;
   description: string | null;
   status: AlertStatus;
+  assignee: string | null;
   created_at: string;
   updated_at: string;
 }
 
-export function toAlertView(alert: Alert): AlertView {
+export interface AlertSummaryView {
+  total: number;
+  by_severity: Record<Severity, Record<AlertStatus, number>>;
+}
+
+/** An alert as read by ALERT_COLUMNS. */
+export interface AlertRow {
+  id: string;
+  title: string;
+  severity: Severity;
+  source: string;
+  description: string | null;
+  status: AlertStatus;
+  assignee: string | null;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+/** The columns of an alert's view, from `alerts a LEFT JOIN users u ON u.id = a.assignee_id`. */
+export const ALERT_COLUMNS = `a."id", a."title", a."severity", a."source", a."description", a."status", u."username" AS "assignee", a."created_at", a."updated_at"`;
+export const ALERT_FROM = `"alerts" a LEFT JOIN "users" u ON u."id" = a."assignee_id"`;
+
+export function toAlertView(row: AlertRow): AlertView {
   return {
-    id: alert.id,
-    title: alert.title,
-    severity: alert.severity,
-    source: alert.source,
-    description: alert.description,
-    status: alert.status,
-    created_at: alert.createdAt.toISOString(),
-    updated_at: alert.updatedAt.toISOString(),
+    id: row.id,
+    title: row.title,
+    severity: row.severity,
+    source: row.source,
+    description: row.description,
+    status: row.status,
+    assignee: row.assignee ?? null,
+    created_at: new Date(row.created_at).toISOString(),
+    updated_at: new Date(row.updated_at).toISOString(),
   };
 }

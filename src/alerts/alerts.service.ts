@@ -1,11 +1,20 @@
 import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
-import { isTimestamp } from '../common/is-timestamp';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { UUID_PATTERN } from '../common/uuid-param.pipe';
 import { EventBus } from '../database/event-bus';
-import { Alert } from './alert.entity';
-import { AlertView, CreateAlertDto, ListAlertsQuery, toAlertView, UpdateAlertDto } from './alerts.dto';
+import { listStatement, SqlParams, summaryOf, windowConditions } from './alert-search';
+import {
+  ALERT_COLUMNS,
+  ALERT_FROM,
+  type AlertRow,
+  type AlertSummaryQuery,
+  type AlertSummaryView,
+  type AlertView,
+  type CreateAlertDto,
+  type ListAlertsQuery,
+  toAlertView,
+} from './alerts.dto';
 
 /** Alerts larger than this travel on the bus by id and are read back by each instance. */
 const MAX_INLINE_EVENT_BYTES = 6000;
@@ -13,72 +22,57 @@ const MAX_INLINE_EVENT_BYTES = 6000;
 @Injectable()
 export class AlertsService {
   constructor(
-    @InjectRepository(Alert) private readonly alerts: Repository<Alert>,
+    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly bus: EventBus,
   ) {}
 
   async create(dto: CreateAlertDto): Promise<AlertView> {
-    const inserted = await this.alerts
-      .createQueryBuilder()
-      .insert()
-      .values({ title: dto.title, severity: dto.severity, source: dto.source, description: dto.description ?? null, status: 'open' })
-      .returning('*')
-      .execute();
-    const view = await this.viewOf(inserted.identifiers[0].id as string);
+    const rows: Array<{ id: string }> = await this.dataSource.query(
+      `INSERT INTO "alerts" ("title", "severity", "source", "description", "status") VALUES ($1, $2, $3, $4, 'open') RETURNING "id"`,
+      [dto.title, dto.severity, dto.source, dto.description ?? null],
+    );
+    const view = await this.viewOf(rows[0].id);
     await this.announce('alert.created', view);
     return view;
   }
 
-  async updateStatus(id: string, dto: UpdateAlertDto): Promise<AlertView> {
-    const result = await this.alerts
-      .createQueryBuilder()
-      .update()
-      .set({ status: dto.status, updatedAt: () => 'clock_timestamp()' })
-      .where('id = :id', { id })
-      .execute();
-    if (!result.affected) throw new NotFoundException('no alert with this id');
-    const view = await this.viewOf(id);
-    await this.announce('alert.updated', view);
-    return view;
-  }
-
   async list(query: ListAlertsQuery): Promise<AlertView[]> {
-    const builder = this.alerts
-      .createQueryBuilder('a')
-      .orderBy('a.created_at', 'DESC')
-      .addOrderBy('a.id', 'DESC')
-      .limit(query.limit ?? 50);
-    if (query.status) builder.andWhere('a.status = :status', { status: query.status });
-    if (query.severity) builder.andWhere('a.severity = :severity', { severity: query.severity });
-    if (query.before) await this.applyCursor(builder, query.before);
-    return (await builder.getMany()).map(toAlertView);
+    let anchorId: string | undefined;
+    if (query.before !== undefined && UUID_PATTERN.test(query.before)) {
+      const found: unknown[] = await this.dataSource.query(`SELECT 1 FROM "alerts" WHERE "id" = $1`, [query.before.toLowerCase()]);
+      if (found.length === 0) throw new BadRequestException('before must name an existing alert id or be an ISO 8601 time');
+      anchorId = query.before.toLowerCase();
+    }
+    const { sql, params } = listStatement(query, anchorId);
+    const rows: AlertRow[] = await this.dataSource.query(sql, params);
+    return rows.map(toAlertView);
   }
 
-  /** `before` is the id of the last alert seen (keyset on created_at, id) or an ISO 8601 time. */
-  private async applyCursor(builder: ReturnType<Repository<Alert>['createQueryBuilder']>, before: string): Promise<void> {
-    if (UUID_PATTERN.test(before)) {
-      const anchor = await this.alerts.findOne({ where: { id: before.toLowerCase() } });
-      if (!anchor) throw new BadRequestException('before must name an existing alert id or be an ISO 8601 time');
-      // The anchor's time is read in SQL: a JS Date keeps milliseconds, created_at has microseconds.
-      builder.andWhere('(a.created_at, a.id) < (SELECT anchor.created_at, anchor.id FROM alerts anchor WHERE anchor.id = :anchorId)', {
-        anchorId: anchor.id,
-      });
-      return;
-    }
-    const time = new Date(before);
-    if (!isTimestamp(before)) {
-      throw new BadRequestException('before must name an existing alert id or be an ISO 8601 time');
-    }
-    builder.andWhere('a.created_at < :before', { before: time });
+  /** True counts per severity and status over the whole table or the window, never over a page. */
+  async summary(query: AlertSummaryQuery): Promise<AlertSummaryView> {
+    const params = new SqlParams();
+    const where = windowConditions(params, query.since, query.until, '"created_at"');
+    const rows: Array<{ severity: string; status: string; n: string }> = await this.dataSource.query(
+      `SELECT "severity", "status", count(*) AS n FROM "alerts"${where.length ? ` WHERE ${where.join(' AND ')}` : ''} GROUP BY "severity", "status"`,
+      params.values,
+    );
+    return summaryOf(rows);
   }
 
   async viewOf(id: string): Promise<AlertView> {
-    const alert = await this.alerts.findOne({ where: { id } });
-    if (!alert) throw new NotFoundException('no alert with this id');
-    return toAlertView(alert);
+    const [view] = await this.viewsOf([id]);
+    if (!view) throw new NotFoundException('no alert with this id');
+    return view;
   }
 
-  private async announce(type: 'alert.created' | 'alert.updated', view: AlertView): Promise<void> {
+  /** The views of these alerts (those that exist), in no particular order. */
+  async viewsOf(ids: readonly string[]): Promise<AlertView[]> {
+    const rows: AlertRow[] = await this.dataSource.query(`SELECT ${ALERT_COLUMNS} FROM ${ALERT_FROM} WHERE a."id" = ANY($1::uuid[])`, [ids]);
+    return rows.map(toAlertView);
+  }
+
+  /** Tells every instance (and so every socket on /ws/alerts) about a new or changed alert. */
+  async announce(type: 'alert.created' | 'alert.updated', view: AlertView): Promise<void> {
     const inline = Buffer.byteLength(JSON.stringify(view)) <= MAX_INLINE_EVENT_BYTES;
     await this.bus.publish({ type, alertId: view.id, alert: inline ? view : undefined });
   }

@@ -9,6 +9,7 @@ import { ApiKeyControls1764370000007 } from './1764370000007-ApiKeyControls';
 import { AuditChain1764370000008 } from './1764370000008-AuditChain';
 import { SecondFactors1764370000009 } from './1764370000009-SecondFactors';
 import { SingleSignOn1764370000010 } from './1764370000010-SingleSignOn';
+import { AlertTriage1764370000011 } from './1764370000011-AlertTriage';
 
 /** Every migration, in order; the app runs them at start-up. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   AuditChain1764370000008,
   SecondFactors1764370000009,
   SingleSignOn1764370000010,
+  AlertTriage1764370000011,
 ];
