@@ -1,7 +1,7 @@
 // AuroraSOC console: entry point. Session, routing, sign-in and sign-out.
 // Plain ES modules, no build step; the page runs under a strict CSP (no inline script or style).
 import { ApiError, get, post, setStepUpHandler, setUnauthenticatedHandler } from './js/api.js';
-import { $, busy, message, show } from './js/dom.js';
+import { $, busy, labelTableCells, message, show } from './js/dom.js';
 import * as alerts from './js/alerts.js';
 import * as keys from './js/keys.js';
 import * as users from './js/users.js';
@@ -383,6 +383,7 @@ async function boot() {
     if (session.me) showSignIn(reason, 'info');
   });
   for (const page of Object.values(PAGES)) page.module.init?.(session);
+  labelTableCells($('main'));
   try {
     await openConsole(await get('/auth/me', { allow401: true }));
     if (ssoError) flash(ssoError, 'error');

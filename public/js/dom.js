@@ -83,3 +83,29 @@ export async function busy(button, action) {
     button.disabled = false;
   }
 }
+
+/**
+ * Below 700 px the shared CSS shows table rows as cards, each cell labelled by its column
+ * (td[data-label]). Cells a page did not label get their column header's text here, for every
+ * table.grid under root, as rows come and go.
+ */
+export function labelTableCells(root) {
+  const label = (table) => {
+    const headers = [...(table.tHead?.rows[0]?.cells ?? [])].flatMap((th) => Array(th.colSpan || 1).fill(th.textContent.trim()));
+    if (headers.length === 0) return;
+    for (const body of table.tBodies) {
+      for (const row of body.rows) {
+        let column = 0;
+        for (const cell of row.cells) {
+          if (cell.tagName === 'TD' && !cell.hasAttribute('data-label') && cell.colSpan === 1 && headers[column]) cell.dataset.label = headers[column];
+          column += cell.colSpan || 1;
+        }
+      }
+    }
+  };
+  const labelAll = () => {
+    for (const table of root.querySelectorAll('table.grid')) label(table);
+  };
+  labelAll();
+  new MutationObserver(labelAll).observe(root, { childList: true, subtree: true });
+}
