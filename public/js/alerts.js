@@ -1,263 +1,510 @@
-// Live alerts: the list from GET /alerts, kept current by the /ws/alerts WebSocket.
+// Live alerts: a list driven by the server (filters, search, time range and sort are sent to
+// GET /alerts; "Load older" pages with `before`), kept live by the /ws/alerts WebSocket, its state
+// in the URL (#/alerts?status=open&q=…). The chips (alert-summary.js), the detail flyout
+// (alert-detail.js), multi-select (alert-bulk.js) and the socket (alert-socket.js) are modules
+// of their own. Everything from the server goes in as text: titles are attacker-controlled.
 import { ApiError, get, patch, query } from './api.js';
-import { $, busy, clear, h, show, time } from './dom.js';
+import { $, busy, clear, h, time } from './dom.js';
+import {
+  compare,
+  defaultState,
+  fromLocalInput,
+  listQuery,
+  matches,
+  parseHash,
+  sameList,
+  SEVERITIES,
+  STATUSES,
+  timeWindow,
+  toHash,
+  toLocalInput,
+} from './alert-state.js';
+import { createAlertSocket } from './alert-socket.js';
+import { createSummary } from './alert-summary.js';
+import { createDetail } from './alert-detail.js';
+import { createBulk } from './alert-bulk.js';
 
 /** The source of the alerts AuroraSOC raises from its own audit trail. */
 const DETECTION_SOURCE = 'aurorasoc-auth';
-
-const SEVERITIES = ['critical', 'high', 'medium', 'low'];
-const STATUSES = ['open', 'acknowledged', 'resolved'];
-const WS_PATH = '/api/v1/ws/alerts';
-const CLOSE_CREDENTIAL_INVALID = 4401;
-const MAX_ROWS = 500;
-const BACKOFF_BASE_MS = 1000;
-const BACKOFF_MAX_MS = 30_000;
+const PAGE_SIZE = 100;
+const SEARCH_DEBOUNCE_MS = 350;
+/** Roles whose users hold alerts:write, so can be assigned alerts. */
+const ASSIGNABLE_ROLES = new Set(['admin', 'analyst']);
+/** The column headers, in order: each cell carries its header as data-label (cards on phones). */
+const COLUMNS = {
+  select: 'Select',
+  severity: 'Severity',
+  title: 'Title',
+  source: 'Source',
+  status: 'Status',
+  assignee: 'Assignee',
+  created: 'Created',
+  actions: 'Actions',
+};
 
 let session = null;
-let running = false;
-let socket = null;
-let attempt = 0;
-let reconnectTimer = null;
-let countdownTimer = null;
-let needsResync = false;
-const alertsById = new Map();
+let state = defaultState();
+/** The state the rows were loaded for; null until the first load. */
+let applied = null;
+let hasMore = false;
+let generation = 0;
+let searchTimer = null;
+let hiddenNew = 0;
+let users = [];
+const alerts = new Map();
 const rows = new Map();
+let socket;
+let summary;
+let detail;
+let bulk;
 
 const severityClass = (severity) => (SEVERITIES.includes(severity) ? `sev-${severity}` : 'sev-unknown');
 const statusClass = (status) => (STATUSES.includes(status) ? `status-${status}` : 'status-unknown');
+const canWrite = () => Boolean(session?.can('alerts:write'));
+const me = () => session?.me?.sub ?? '';
+const currentWindow = () => timeWindow(applied ?? state);
 
 export function init() {
-  $('alerts-filter-status').addEventListener('change', applyFilters);
-  $('alerts-filter-severity').addEventListener('change', applyFilters);
-  $('alerts-refresh').addEventListener('click', () => void load());
+  socket = createAlertSocket({
+    get session() {
+      return session;
+    },
+    onFrame,
+    onOpen: (resync) => {
+      if (resync && applied) void reload();
+    },
+    onSignedOut: (reason) => session?.signedOut(reason),
+  });
+  summary = createSummary({ window: currentWindow, pick: pickSeverity, onCounts: updateCount });
+  detail = createDetail({ session: () => session, onAlert: (alert) => upsert(alert, ''), onClosed: detailClosed });
+  bulk = createBulk({ session: () => session, shownIds: () => [...rows.keys()], onDone: () => summary.changed() });
+
+  for (const id of ['alerts-filter-status', 'alerts-filter-severity', 'alerts-filter-assignee', 'alerts-sort', 'alerts-since', 'alerts-until']) {
+    $(id).addEventListener('change', () => commit('push'));
+  }
+  $('alerts-range').addEventListener('change', () => {
+    const custom = $('alerts-range').value === 'custom';
+    showCustomRange(custom);
+    if (custom && !$('alerts-since').value && !$('alerts-until').value) {
+      // Start the custom range from the last 24 hours: something to adjust rather than nothing.
+      $('alerts-since').value = toLocalInput(new Date(Date.now() - 86_400_000).toISOString());
+    }
+    commit('push');
+  });
+  $('alerts-search').addEventListener('input', () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => commit('replace'), SEARCH_DEBOUNCE_MS);
+  });
+  $('alerts-filters').addEventListener('submit', (event) => {
+    event.preventDefault();
+    clearTimeout(searchTimer);
+    commit('push');
+  });
+  $('alerts-clear').addEventListener('click', () => {
+    state = { ...defaultState(), sort: state.sort };
+    syncControls();
+    commit('push');
+  });
+  $('alerts-refresh').addEventListener('click', () => void reload());
+  $('alerts-more').addEventListener('click', () => void loadMore());
+  $('alerts-body').addEventListener('click', (event) => {
+    const target = event.target;
+    if (!(target instanceof Element) || target.closest('a, button, input, label, select, textarea')) return;
+    if (String(window.getSelection?.() ?? '')) return; // selecting text, not opening
+    const row = target.closest('tr[data-id]');
+    if (row) openDetail(row.dataset.id);
+  });
+  document.addEventListener('visibilitychange', () => {
+    if (!document.hidden && hiddenNew) {
+      hiddenNew = 0;
+      updateTitle();
+    }
+  });
 }
 
-/** Called once after sign-in: load the list and open the live connection. */
+/** Called once after sign-in: open the live connection (the list loads on entering the page). */
 export function start(current) {
   session = current;
-  $('alerts-table').classList.toggle('no-actions', !session.can('alerts:write'));
-  if (running) return;
-  running = true;
-  attempt = 0;
-  void load();
-  connect();
+  const writable = canWrite();
+  $('alerts-table').classList.toggle('no-write', !writable);
+  $('alerts-select-all-cell').hidden = !writable;
+  if (socket.running) return;
+  renderAssigneeOptions();
+  if (session.can('users:manage')) void loadUsers();
+  socket.start();
 }
 
+/** The page is shown, or its hash changed (reload, back/forward, a link): apply the URL's state. */
 export function enter() {
-  applyFilters();
+  if (!session) return;
+  const wanted = parseHash(location.hash);
+  const listChanged = !applied || !sameList(wanted, applied);
+  state = wanted;
+  syncControls();
+  updateNavLink();
+  if (listChanged) void reload();
+  else void summary.load();
+  if (state.alert && detail.openId !== state.alert) detail.open(state.alert, alerts.get(state.alert));
+  else if (!state.alert && detail.openId) detail.close();
+}
+
+export function leave() {
+  detail.dismiss();
 }
 
 /** Sign-out: close the socket, stop reconnecting, forget every alert. */
 export function reset() {
-  running = false;
-  clearTimeout(reconnectTimer);
-  clearInterval(countdownTimer);
-  if (socket) {
-    const closing = socket;
-    socket = null;
-    closing.onclose = null;
-    closing.close(1000, 'signed out');
-  }
-  alertsById.clear();
+  socket?.stop();
+  detail?.dismiss();
+  generation += 1;
+  clearTimeout(searchTimer);
+  applied = null;
+  state = defaultState();
+  hasMore = false;
+  hiddenNew = 0;
+  users = [];
+  alerts.clear();
   rows.clear();
   clear($('alerts-body'));
-  renderSummary();
-  setConnection('connecting', 'Connecting…');
+  summary?.reset();
+  bulk?.reset();
+  syncControls();
+  updateNavLink();
+  $('alerts-more').hidden = true;
+  $('alerts-count').textContent = '';
+  $('alerts-empty').hidden = true;
 }
 
-async function load() {
+// ---------------------------------------------------------------- state ↔ controls ↔ URL
+
+function showCustomRange(visible) {
+  $('alerts-since-label').hidden = !visible;
+  $('alerts-until-label').hidden = !visible;
+}
+
+function syncControls() {
+  $('alerts-filter-status').value = state.status;
+  $('alerts-filter-severity').value = state.severity;
+  renderAssigneeOptions();
+  $('alerts-filter-assignee').value = state.assignee;
+  $('alerts-search').value = state.q;
+  $('alerts-range').value = state.range;
+  $('alerts-sort').value = state.sort;
+  showCustomRange(state.range === 'custom');
+  $('alerts-since').value = toLocalInput(state.since);
+  $('alerts-until').value = toLocalInput(state.until);
+  summary?.setActive(state);
+}
+
+function readControls() {
+  const range = $('alerts-range').value;
+  return {
+    ...state,
+    status: $('alerts-filter-status').value,
+    severity: $('alerts-filter-severity').value,
+    assignee: $('alerts-filter-assignee').value,
+    q: $('alerts-search').value.trim().slice(0, 200),
+    range,
+    since: range === 'custom' ? fromInput($('alerts-since').value, state.since) : '',
+    until: range === 'custom' ? fromInput($('alerts-until').value, state.until) : '',
+    sort: $('alerts-sort').value || 'newest',
+  };
+}
+
+/** A datetime-local input has minutes only: an exact time from the URL stays while it shows it. */
+function fromInput(value, exact) {
+  return exact && value === toLocalInput(exact) ? exact : fromLocalInput(value);
+}
+
+/** The filters changed here: record them in the URL (no hashchange: nothing re-routes) and reload. */
+function commit(mode) {
+  state = readControls();
+  if (state.range === 'custom' && !state.since && !state.until) state.range = '';
+  const hash = toHash(state);
+  if (hash !== location.hash) history[mode === 'replace' ? 'replaceState' : 'pushState'](null, '', hash);
+  updateNavLink();
+  summary.setActive(state);
+  if (!applied || !sameList(state, applied)) void reload();
+}
+
+/** The nav link brings back the list as it was left. */
+function updateNavLink() {
+  document.querySelector('#nav a[data-view="alerts"]')?.setAttribute('href', toHash(state, { withAlert: false }));
+}
+
+function pickSeverity(severity) {
+  const on = !(state.status === 'open' && state.severity === severity);
+  $('alerts-filter-status').value = on ? 'open' : '';
+  $('alerts-filter-severity').value = on ? severity : '';
+  commit('push');
+}
+
+function renderAssigneeOptions() {
+  const select = $('alerts-filter-assignee');
+  const names = new Set([me(), ...users.map((user) => user.username), state.assignee].filter((name) => name && name !== 'none'));
+  const options = [h('option', { value: '', text: 'anyone' }), h('option', { value: 'none', text: 'unassigned' })];
+  if (me()) options.push(h('option', { value: me(), text: 'me' }));
+  for (const name of [...names].filter((name) => name !== me()).sort()) options.push(h('option', { value: name, text: name }));
+  clear(select).append(...options);
+  select.value = state.assignee;
+  clear($('alert-assignees')).append(...[...names].sort().map((name) => h('option', { value: name })));
+}
+
+async function loadUsers() {
   try {
-    const list = await get(`/alerts${query({ limit: 200 })}`);
-    if (!running) return;
-    // Merged, not replaced: frames that arrived while the request was in flight stay.
-    for (const alert of list) upsert(alert, false);
-    applyFilters();
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 401) return;
-    session?.flash(`Could not load alerts: ${error.message}`);
-  }
-}
-
-// ---------------------------------------------------------------- WebSocket
-
-function setConnection(state, text) {
-  const element = $('conn-state');
-  element.className = `conn conn-${state}`;
-  element.dataset.state = state;
-  element.textContent = text;
-}
-
-function connect() {
-  if (!running) return;
-  clearTimeout(reconnectTimer);
-  clearInterval(countdownTimer);
-  setConnection('connecting', attempt === 0 ? 'Connecting…' : 'Reconnecting…');
-  const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${WS_PATH}`;
-  let ws;
-  try {
-    ws = new WebSocket(url);
+    const list = await get('/users');
+    users = (Array.isArray(list) ? list : []).filter((user) => !user.disabled && ASSIGNABLE_ROLES.has(user.role));
+    renderAssigneeOptions();
   } catch {
-    scheduleReconnect();
-    return;
+    // Only a convenience: a username can still be typed.
   }
-  socket = ws;
-  ws.onopen = () => {
-    if (socket !== ws) return;
-    attempt = 0;
-    setConnection('live', 'Live');
-    // Anything created or changed while we were away is fetched again.
-    if (needsResync) void load();
-    needsResync = false;
-  };
-  ws.onmessage = (event) => {
-    if (socket !== ws) return;
-    let frame;
-    try {
-      frame = JSON.parse(event.data);
-    } catch {
-      return;
-    }
-    if (!frame || typeof frame !== 'object' || !frame.data || typeof frame.data.id !== 'string') return;
-    if (frame.type === 'alert.created' || frame.type === 'alert.updated') {
-      upsert(frame.data, true);
-      renderSummary();
-    }
-  };
-  ws.onclose = (event) => {
-    if (socket !== ws) return;
-    socket = null;
-    needsResync = true;
-    if (!running) return;
-    if (event.code === CLOSE_CREDENTIAL_INVALID) {
-      // The socket's credential died. Changing one's own password does that too, while the
-      // browser already holds a fresh cookie: only a refused /auth/me means signed out.
-      setConnection('reconnecting', 'Checking the session…');
-      void reconnect('Your session has ended (signed out elsewhere, expired, or your access changed). Please sign in again.');
-      return;
-    }
-    scheduleReconnect(event.code === 1001 ? 'The server is restarting.' : 'Connection lost.');
-  };
 }
 
-function scheduleReconnect(why = 'Connection lost.') {
-  attempt += 1;
-  const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
-  const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
-  let left = Math.ceil(delay / 1000);
-  const tick = () => setConnection('reconnecting', `${why} Reconnecting in ${left} s…`);
-  tick();
-  clearInterval(countdownTimer);
-  countdownTimer = setInterval(() => {
-    left = Math.max(0, left - 1);
-    tick();
-  }, 1000);
-  clearTimeout(reconnectTimer);
-  reconnectTimer = setTimeout(() => void reconnect(), delay);
+// ---------------------------------------------------------------- loading
+
+function setLoading(on) {
+  $('alerts-table').setAttribute('aria-busy', String(on));
+  if (on) $('alerts-count').textContent = 'Loading…';
+}
+
+async function reload() {
+  const mine = ++generation;
+  const wanted = { ...state };
+  const window = timeWindow(wanted);
+  setLoading(true);
+  try {
+    const list = await get(`/alerts${query({ ...listQuery(wanted, window), limit: PAGE_SIZE })}`);
+    if (mine !== generation) return;
+    applied = { ...wanted, window };
+    alerts.clear();
+    rows.clear();
+    clear($('alerts-body'));
+    for (const alert of Array.isArray(list) ? list : []) appendRow(alert);
+    hasMore = Array.isArray(list) && list.length >= PAGE_SIZE;
+    afterRowsChanged();
+    void summary.load();
+  } catch (error) {
+    if (mine !== generation) return;
+    $('alerts-count').textContent = 'The alerts could not be loaded.';
+    if (!(error instanceof ApiError && error.status === 401)) session?.flash(`Could not load alerts: ${error.message}`);
+  } finally {
+    if (mine === generation) $('alerts-table').setAttribute('aria-busy', 'false');
+  }
+}
+
+async function loadMore() {
+  const last = $('alerts-body').lastElementChild?.dataset.id;
+  if (!applied || !last) return;
+  const mine = generation;
+  const button = $('alerts-more');
+  await busy(button, async () => {
+    try {
+      const list = await get(`/alerts${query({ ...listQuery(applied, applied.window), limit: PAGE_SIZE, before: last })}`);
+      if (mine !== generation) return;
+      let first = null;
+      for (const alert of Array.isArray(list) ? list : []) {
+        if (rows.has(alert.id)) continue;
+        const row = appendRow(alert);
+        first ??= row;
+      }
+      hasMore = Array.isArray(list) && list.length >= PAGE_SIZE;
+      afterRowsChanged();
+      // The button goes away at the end of the list: the focus goes to the first row it brought.
+      if (!hasMore && first) first.querySelector('a.details')?.focus();
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 401)) session?.flash(`Could not load older alerts: ${error.message}`);
+    }
+  });
+}
+
+function afterRowsChanged() {
+  const older = applied?.sort === 'newest' || !applied;
+  const more = $('alerts-more');
+  more.hidden = !hasMore;
+  more.textContent = older ? 'Load older alerts' : 'Load more alerts';
+  $('alerts-empty').hidden = rows.size > 0;
+  bulk.rowsChanged();
+  updateCount();
+}
+
+/** "Showing 100 of 250": the total is known from the summary when only status and severity filter. */
+function updateCount() {
+  if (!applied) return;
+  const counts = summary.counts;
+  let total = -1;
+  if (counts && !applied.q && !applied.assignee) {
+    total = 0;
+    for (const severity of applied.severity ? [applied.severity] : SEVERITIES) {
+      for (const status of applied.status ? [applied.status] : STATUSES) total += Number(counts.by_severity?.[severity]?.[status] ?? 0);
+    }
+  }
+  const plural = (n) => (n === 1 ? '' : 's');
+  $('alerts-count').textContent =
+    total >= rows.size ? `Showing ${rows.size} of ${total} alert${plural(total)}.` : `Showing ${rows.size} alert${plural(rows.size)}.`;
+}
+
+// ---------------------------------------------------------------- live frames
+
+function onFrame(frame) {
+  const alert = frame.data;
+  if (frame.type === 'alert.created' && document.hidden) {
+    hiddenNew += 1;
+    updateTitle();
+  }
+  summary.changed();
+  detail.changed(alert);
+  if (!applied) return;
+  upsert(alert, frame.type === 'alert.created' ? 'fresh' : 'changed');
+}
+
+function updateTitle() {
+  const base = document.title.replace(/^\(\d+\) /, '');
+  document.title = hiddenNew > 0 ? `(${hiddenNew}) ${base}` : base;
 }
 
 /**
- * A refused handshake looks like any other dropped connection to the browser, so ask the
- * API whether the session is still good before opening the socket again.
+ * A newer version of an alert (a frame, or the answer to my own change). A shown row is updated in
+ * place (it stays, dimmed, if it no longer matches: rows do not jump away under the pointer); a
+ * new one is inserted where the list's order puts it, if that is within what is loaded.
  */
-async function reconnect(reason = 'Your session has ended. Please sign in again.') {
-  clearInterval(countdownTimer);
-  if (!running) return;
-  try {
-    await session?.pendingCredentialChange;
-    await get('/auth/me', { allow401: true });
-  } catch (error) {
-    if (!running) return;
-    if (error instanceof ApiError && error.status === 401) {
-      running = false;
-      session?.signedOut(reason);
-      return;
+function upsert(alert, mark) {
+  if (!applied || !alert || typeof alert.id !== 'string') return;
+  const known = alerts.get(alert.id);
+  if (known && known.updated_at && alert.updated_at && known.updated_at > alert.updated_at) return;
+  if (known) {
+    const fits = matches(alert, { ...applied, q: '' }, applied.window);
+    const row = renderRow(alert, fits);
+    if (mark) row.classList.add(mark);
+    const old = rows.get(alert.id);
+    // Keep the keyboard where it was: on the same action if the new row has it, else the next one.
+    const focused = old.contains(document.activeElement) ? document.activeElement : null;
+    old.replaceWith(row);
+    rows.set(alert.id, row);
+    alerts.set(alert.id, alert);
+    if (focused) {
+      const selector = focused.dataset.action
+        ? `button[data-action="${focused.dataset.action}"]`
+        : focused.matches('input.row-select')
+          ? 'input.row-select'
+          : 'a.details';
+      const same = row.querySelector(selector);
+      (same ?? row.querySelector('button[data-action]') ?? row.querySelector('a.details'))?.focus();
     }
-    scheduleReconnect('The server cannot be reached.');
+    bulk.rowsChanged();
     return;
   }
-  connect();
-}
-
-// ---------------------------------------------------------------- rendering
-
-function sortKey(alert) {
-  return `${alert.created_at ?? ''}|${alert.id}`;
-}
-
-function upsert(alert, live) {
-  const previous = alertsById.get(alert.id);
-  if (previous && previous.updated_at && alert.updated_at && previous.updated_at > alert.updated_at) return;
-  alertsById.set(alert.id, alert);
-  const row = renderRow(alert);
-  if (live) row.classList.add(previous ? 'changed' : 'fresh');
-  const old = rows.get(alert.id);
-  rows.set(alert.id, row);
-  if (old) {
-    old.replaceWith(row);
-  } else {
-    const body = $('alerts-body');
-    const key = sortKey(alert);
-    let before = null;
-    for (const other of body.children) {
-      const otherAlert = alertsById.get(other.dataset.id);
-      if (otherAlert && sortKey(otherAlert) < key) {
-        before = other;
-        break;
-      }
-    }
-    body.insertBefore(row, before);
-    while (body.children.length > MAX_ROWS) {
-      const last = body.lastElementChild;
-      alertsById.delete(last.dataset.id);
-      rows.delete(last.dataset.id);
-      last.remove();
+  if (!matches(alert, applied, applied.window)) return;
+  const body = $('alerts-body');
+  let before = null;
+  for (const other of body.children) {
+    const shown = alerts.get(other.dataset.id);
+    if (shown && compare(applied.sort, alert, shown) < 0) {
+      before = other;
+      break;
     }
   }
-  row.hidden = !matches(alert);
-  updateEmpty();
+  if (!before && hasMore) return; // it belongs past the pages loaded: "Load more" brings it
+  const row = renderRow(alert, true);
+  if (mark) row.classList.add(mark);
+  body.insertBefore(row, before);
+  rows.set(alert.id, row);
+  alerts.set(alert.id, alert);
+  afterRowsChanged();
 }
 
-function renderRow(alert) {
-  const actions = h('td', { class: 'actions' });
-  if (session?.can('alerts:write')) {
+// ---------------------------------------------------------------- rows
+
+function appendRow(alert) {
+  if (!alert || typeof alert.id !== 'string') return null;
+  const row = renderRow(alert, true);
+  $('alerts-body').append(row);
+  rows.set(alert.id, row);
+  alerts.set(alert.id, alert);
+  return row;
+}
+
+const cell = (column, attrs, ...children) => h('td', { ...attrs, dataset: { label: COLUMNS[column] } }, ...children);
+
+function renderRow(alert, fits) {
+  const title = alert.title ?? '';
+  const writable = canWrite();
+  const actions = cell('actions', { class: 'actions' }, detailsLink(alert));
+  if (writable) {
     if (alert.status === 'open') actions.append(actionButton(alert, 'acknowledged', 'Acknowledge'));
     if (alert.status !== 'resolved') actions.append(actionButton(alert, 'resolved', 'Resolve'));
     if (alert.status === 'resolved') actions.append(actionButton(alert, 'open', 'Reopen'));
   }
-  const titleCell = h('td', { class: 'title' }, h('span', { class: 'alert-title', text: alert.title ?? '' }));
+  const titleCell = cell('title', { class: 'title' }, h('span', { class: 'alert-title', text: title }));
   if (alert.description) titleCell.append(h('span', { class: 'alert-description', text: alert.description }));
+  const select = writable
+    ? cell(
+        'select',
+        { class: 'select' },
+        h('input', {
+          type: 'checkbox',
+          class: 'row-select',
+          dataset: { id: alert.id },
+          'aria-label': `Select alert: ${title}`,
+          checked: bulk.selected.has(alert.id),
+          on: { change: (event) => bulk.toggle(alert.id, event.currentTarget.checked) },
+        }),
+      )
+    : null;
   return h(
     'tr',
     {
-      class: ['alert-row', severityClass(alert.severity), statusClass(alert.status)],
+      class: ['alert-row', severityClass(alert.severity), statusClass(alert.status), fits ? null : 'off-filter'],
       dataset: { id: alert.id, status: String(alert.status), severity: String(alert.severity) },
     },
-    h('td', {}, h('span', { class: ['badge', severityClass(alert.severity)], text: alert.severity ?? '?' })),
+    select,
+    cell('severity', { class: 'severity' }, h('span', { class: ['badge', severityClass(alert.severity)], text: alert.severity ?? '?' })),
     titleCell,
-    h(
-      'td',
+    cell(
+      'source',
       { class: 'source', text: alert.source ?? '' },
       // Raised by AuroraSOC itself from its audit trail (README, "Detections").
       alert.source === DETECTION_SOURCE
         ? h('span', { class: ['pill', 'pill-warn', 'detected'], text: 'detected', title: 'Raised by AuroraSOC from its own audit trail' })
         : null,
     ),
-    h('td', {}, h('span', { class: ['pill', 'alert-status', statusClass(alert.status)], text: alert.status ?? '?' })),
-    h('td', { class: 'when' }, time(alert.created_at)),
+    cell('status', {}, h('span', { class: ['pill', 'alert-status', statusClass(alert.status)], text: alert.status ?? '?' })),
+    cell('assignee', { class: ['assignee', alert.assignee ? null : 'muted'], text: alert.assignee ?? '—' }),
+    cell('created', { class: 'when' }, time(alert.created_at)),
     actions,
   );
 }
 
+function detailsLink(alert) {
+  return h('a', {
+    href: toHash({ ...state, alert: alert.id }),
+    class: ['details', 'button-link', 'small'],
+    'aria-label': `Details of alert: ${alert.title ?? ''}`,
+    text: 'Details',
+    on: {
+      click: (event) => {
+        if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+        event.preventDefault();
+        openDetail(alert.id);
+      },
+    },
+  });
+}
+
 function actionButton(alert, status, label) {
-  const button = h('button', { type: 'button', class: ['small', `action-${status}`], dataset: { action: status } }, label);
+  const button = h('button', {
+    type: 'button',
+    class: ['small', `action-${status}`],
+    dataset: { action: status },
+    'aria-label': `${label} alert: ${alert.title ?? ''}`,
+    text: label,
+  });
   button.addEventListener(
     'click',
     () =>
       void busy(button, async () => {
         try {
-          const updated = await patch(`/alerts/${encodeURIComponent(alert.id)}`, { status });
-          upsert(updated, false);
-          renderSummary();
+          upsert(await patch(`/alerts/${encodeURIComponent(alert.id)}`, { status }), '');
+          summary.changed();
         } catch (error) {
           if (error instanceof ApiError && error.status === 401) return;
           session?.flash(`Could not update the alert: ${error.message}`);
@@ -267,31 +514,19 @@ function actionButton(alert, status, label) {
   return button;
 }
 
-function matches(alert) {
-  const status = $('alerts-filter-status').value;
-  const severity = $('alerts-filter-severity').value;
-  return (!status || alert.status === status) && (!severity || alert.severity === severity);
+// ---------------------------------------------------------------- the flyout
+
+function openDetail(id) {
+  state = { ...state, alert: id };
+  history.pushState(null, '', toHash(state));
+  detail.open(id, alerts.get(id));
 }
 
-function applyFilters() {
-  for (const [id, row] of rows) {
-    const alert = alertsById.get(id);
-    row.hidden = !alert || !matches(alert);
-  }
-  updateEmpty();
-  renderSummary();
-}
-
-function updateEmpty() {
-  show($('alerts-empty'), ![...rows.values()].some((row) => !row.hidden));
-}
-
-function renderSummary() {
-  const counts = Object.fromEntries(SEVERITIES.map((severity) => [severity, 0]));
-  for (const alert of alertsById.values()) if (alert.status !== 'resolved' && alert.severity in counts) counts[alert.severity] += 1;
-  clear($('severity-summary')).append(
-    ...SEVERITIES.map((severity) =>
-      h('span', { class: ['chip', `sev-${severity}`], title: `unresolved ${severity} alerts` }, h('strong', { text: counts[severity] }), ` ${severity}`),
-    ),
-  );
+function detailClosed(id) {
+  state = { ...state, alert: '' };
+  const hash = toHash(state);
+  if (location.hash !== hash && location.hash.startsWith('#/alerts')) history.replaceState(null, '', hash);
+  const link = rows.get(id)?.querySelector('a.details');
+  if (link) link.focus();
+  else $('alerts-table').focus();
 }
