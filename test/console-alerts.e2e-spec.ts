@@ -157,6 +157,7 @@ describe('Live alerts page (server-driven list, flyout, bulk, phones)', () => {
     expect(await page.textContent('#alerts-count')).toBe(`Showing 100 of ${SEEDED + LATE} alerts.`);
     const newest = (await api('GET', '/alerts?limit=100')).body.map((alert: Alert) => alert.id);
     expect(await rowIds(page)).toEqual(newest);
+    await expectAccessible(page, 'alerts 1440');
 
     await page.click('#alerts-more');
     await rowCount(page, 200);
@@ -167,7 +168,6 @@ describe('Live alerts page (server-driven list, flyout, bulk, phones)', () => {
     expect(new Set(all).size).toBe(SEEDED + LATE);
     const oldest = (await api('GET', '/alerts?sort=oldest&limit=1')).body[0];
     expect(all[all.length - 1]).toBe(oldest.id);
-    await expectAccessible(page, 'alerts 1440');
   });
 
   it('filters on the server, keeps the state in the URL across reload and back, searches, sorts and takes a time range', async () => {
@@ -291,9 +291,13 @@ describe('Live alerts page (server-driven list, flyout, bulk, phones)', () => {
     expect(await entry.locator('.history-to').textContent()).toBe('acknowledged');
     await row.locator('.alert-status:text-is("acknowledged")').waitFor();
 
+    await page.fill('#alert-detail-assignee-input', ANALYST.username);
+    await page.click('#alert-detail-assign-submit');
+    await page.locator(`#alert-detail-assignee:text-is("${ANALYST.username}")`).waitFor();
     await page.click('#alert-detail-assign-me');
     await page.locator(`#alert-detail-assignee:text-is("${ADMIN.username}")`).waitFor();
-    await page.locator('#alert-history li[data-field="assignee"]').waitFor();
+    await page.locator(`#alert-history li[data-field="assignee"] .history-to:text-is("${ADMIN.username}")`).waitFor();
+    expect(await page.locator(`#alert-history li[data-field="assignee"] .history-to:text-is("${ANALYST.username}")`).count()).toBe(1);
     await row.locator(`td.assignee:text-is("${ADMIN.username}")`).waitFor();
     const stored = (await api('GET', `/alerts/${target.id}`)).body;
     expect(stored.assignee).toBe(ADMIN.username);
@@ -324,12 +328,28 @@ describe('Live alerts page (server-driven list, flyout, bulk, phones)', () => {
     for (const id of ids) await page.locator(`#alerts-body tr[data-id="${id}"] .alert-status:text-is("acknowledged")`).waitFor();
     await expectChipsMatchSummary(page);
 
-    // Select all shown, then assign them to me.
+    // Select all shown, unselect one, then assign the rest to someone else.
     await page.check('#alerts-select-all');
-    const shown = (await rowIds(page)).length;
-    await page.locator(`#alerts-bulk-count:text-is("${shown} selected")`).waitFor();
-    await page.click('#alerts-bulk-clear');
+    const shown = (await rowIds(page)) as string[];
+    await page.locator(`#alerts-bulk-count:text-is("${shown.length} selected")`).waitFor();
+    await page.uncheck(`#alerts-body tr[data-id="${shown[0]}"] input.row-select`);
+    expect(await page.evaluate(() => (document.querySelector('#alerts-select-all') as HTMLInputElement).indeterminate)).toBe(true);
+    await page.click('#alerts-bulk-assign');
+    await page.fill('#alerts-bulk-assignee', ANALYST.username);
+    await page.click('#alerts-bulk-assign-submit');
+    await page.locator(`#alerts-bulk-result:text-is("${shown.length - 1} alerts assigned to ${ANALYST.username}.")`).waitFor();
+    const assigned = (await api('GET', `/alerts?assignee=${encodeURIComponent(ANALYST.username)}&limit=200`)).body as Alert[];
+    expect(assigned.map((alert) => alert.id).sort()).toEqual(shown.slice(1).sort());
+    await page.locator(`#alerts-body tr[data-id="${shown[1]}"] td.assignee:text-is("${ANALYST.username}")`).waitFor();
     await page.locator('#alerts-bulk-controls').waitFor({ state: 'hidden' });
+    // An assignee who cannot be: nothing changes, and the bar says why.
+    await page.check(`#alerts-body tr[data-id="${shown[0]}"] input.row-select`);
+    await page.click('#alerts-bulk-assign');
+    await page.fill('#alerts-bulk-assignee', 'nobody@alerts.test');
+    await page.click('#alerts-bulk-assign-submit');
+    await page.locator('#alerts-bulk-result.error').waitFor();
+    expect((await api('GET', `/alerts/${shown[0]}`)).body.assignee).toBeNull();
+    await page.click('#alerts-bulk-clear');
   });
 
   it('counts new alerts in the tab title while the tab is hidden', async () => {
@@ -376,8 +396,9 @@ describe('Live alerts page (server-driven list, flyout, bulk, phones)', () => {
   });
 
   it('at 390 px: rows are cards with their actions in view, no sideways scrolling; flyout, assign to me and axe', async () => {
-    const page = await openConsole(PHONE, ANALYST, '#/alerts?status=open');
-    await rowCount(page, 100);
+    const page = await openConsole(PHONE, ANALYST, '#/alerts?status=open&severity=high');
+    const highOpen = (await api('GET', '/alerts?status=open&severity=high&limit=200')).body as Alert[];
+    await rowCount(page, Math.min(100, highOpen.length));
     await expectChipsMatchSummary(page);
     expect(await page.evaluate(() => document.scrollingElement?.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
     const first = page.locator('#alerts-body tr[data-id]').first();
