@@ -4,8 +4,9 @@
  * the URL, live frames, the detail flyout (notes, history, assignment), bulk triage, the tab title
  * while hidden, the quick reconnect after a restart, phones (390 px: rows as cards) and axe-core.
  */
-import type { Page } from 'playwright-core';
-import type { Browser } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
 import { apiKey, bearer, call, createUser, login, type Json } from './support/http';
 import { ADMIN, databaseForFile } from './support/test-app';
 import {
@@ -29,6 +30,9 @@ const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
 const SEEDED = 260;
 const LATE = 5;
 const WORDS = ['phishing', 'malware', 'bruteforce', 'exfiltration', 'beacon'];
+/** Screenshots go to .tmp/console-screenshots/ (git-ignored). */
+const SCREENSHOTS = path.join(path.resolve(__dirname, '..'), '.tmp', 'console-screenshots');
+const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SCREENSHOTS, `alerts-${name}.png`) });
 
 interface Alert {
   id: string;
@@ -97,6 +101,7 @@ describe('Live alerts page (server-driven list, flyout, bulk, phones)', () => {
   }
 
   beforeAll(async () => {
+    mkdirSync(SCREENSHOTS, { recursive: true });
     db = await databaseForFile();
     const launching = launchBrowser();
     server = await startConsoleApp(db, APP_ENV);
@@ -158,6 +163,7 @@ describe('Live alerts page (server-driven list, flyout, bulk, phones)', () => {
     const newest = (await api('GET', '/alerts?limit=100')).body.map((alert: Alert) => alert.id);
     expect(await rowIds(page)).toEqual(newest);
     await expectAccessible(page, 'alerts 1440');
+    await shot(page, '1440-list');
 
     await page.click('#alerts-more');
     await rowCount(page, 200);
@@ -308,6 +314,7 @@ describe('Live alerts page (server-driven list, flyout, bulk, phones)', () => {
     await call(server.origin, 'PATCH', `/api/v1/alerts/${target.id}`, { headers: apiKey(key), body: { status: 'resolved' } });
     await page.locator('#alert-detail-status .alert-status:text-is("resolved")').waitFor();
     await expectAccessible(page, 'alert flyout 1440');
+    await shot(page, '1440-flyout');
 
     await page.keyboard.press('Escape');
     await flyout.waitFor({ state: 'hidden' });
@@ -322,6 +329,7 @@ describe('Live alerts page (server-driven list, flyout, bulk, phones)', () => {
     const ids = (await rowIds(page)).slice(0, 3) as string[];
     for (const id of ids) await page.check(`#alerts-body tr[data-id="${id}"] input.row-select`);
     await page.locator('#alerts-bulk-count:text-is("3 selected")').waitFor();
+    await shot(page, '1440-bulk');
     await page.click('#alerts-bulk-ack');
     await page.locator('#alerts-bulk-result:text-is("3 alerts acknowledged.")').waitFor();
     for (const id of ids) expect((await api('GET', `/alerts/${id}`)).body.status).toBe('acknowledged');
@@ -410,6 +418,7 @@ describe('Live alerts page (server-driven list, flyout, bulk, phones)', () => {
       expect(box!.x + box!.width).toBeLessThanOrEqual(PHONE.width);
     }
     await expectAccessible(page, 'alerts 390');
+    await shot(page, '390-list');
 
     const id = (await first.getAttribute('data-id')) as string;
     await first.locator('a.details').click();
@@ -421,6 +430,7 @@ describe('Live alerts page (server-driven list, flyout, bulk, phones)', () => {
     expect((await api('GET', `/alerts/${id}`)).body.assignee).toBe(ANALYST.username);
     expect(await page.evaluate(() => document.scrollingElement?.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
     await expectAccessible(page, 'alert flyout 390');
+    await shot(page, '390-flyout');
     await page.click('#alert-detail-close');
     await page.locator('#alert-detail').waitFor({ state: 'hidden' });
     expect(await page.evaluate(() => document.activeElement?.closest('tr')?.dataset.id)).toBe(id);
