@@ -11,8 +11,11 @@ export const DEFAULT_PAGE_SIZE = 50;
 
 /**
  * The tsquery of `q`: every word (a run of letters, digits and combining marks; anything else
- * separates words, as punctuation does in the stored document) must start a word of the alert.
- * Each word is quoted, so nothing the client sends is read as tsquery syntax. Null when q has no word.
+ * separates words, as punctuation does in the stored document) must be a word of the alert; the
+ * last may also be the start of one, as while typing. Only the last is a prefix: a prefix collects
+ * every word it starts from the index (`host` starts a word of every alert), whole words are found
+ * by skipping through the index. Each word is quoted, so nothing the client sends is read as
+ * tsquery syntax. Null when q has no word.
  */
 export function searchQueryText(q: string): string | null {
   const words = q
@@ -21,7 +24,7 @@ export function searchQueryText(q: string): string | null {
     .filter((word) => word.length > 0);
   if (words.length === 0) return null;
   if (words.length > MAX_SEARCH_WORDS) throw new BadRequestException(`q may hold at most ${MAX_SEARCH_WORDS} words`);
-  return words.map((word) => `'${word}':*`).join(' & ');
+  return words.map((word, i) => (i === words.length - 1 ? `'${word}':*` : `'${word}'`)).join(' & ');
 }
 
 interface SortSpec {
@@ -70,10 +73,28 @@ export function windowConditions(params: SqlParams, since: string | undefined, u
 }
 
 /**
- * The statement of one page of GET /alerts. `anchorId` is set when `before` names an alert (its
+ * How one page of GET /alerts is read: `sql`, and with a search also `fallback`. A search first
+ * looks among the newest SEARCH_WINDOW rows (in the chosen order, under the other filters): a
+ * full page there is the right page, found without the search index. Otherwise `fallback` finds
+ * every match through the search index first and orders only those: fast when matches are rare,
+ * which they are when the window held fewer than a page. (Left to itself, the planner walks the
+ * order's index and checks every row when two common words rarely meet: seconds on 1,000,000.)
+ */
+export interface ListPlan {
+  sql: string;
+  fallback?: string;
+  params: unknown[];
+  limit: number;
+}
+
+/** How many of the newest rows a search looks through before it turns to the search index. */
+export const SEARCH_WINDOW = 4000;
+
+/**
+ * The statements of one page of GET /alerts. `anchorId` is set when `before` names an alert (its
  * existence is the caller's to check, for a clear 400).
  */
-export function listStatement(query: ListAlertsQuery, anchorId?: string): { sql: string; params: unknown[] } {
+export function listStatement(query: ListAlertsQuery, anchorId?: string): ListPlan {
   const params = new SqlParams();
   const sort = query.sort ?? 'newest';
   const where: string[] = [];
@@ -86,9 +107,10 @@ export function listStatement(query: ListAlertsQuery, anchorId?: string): { sql:
         : `a."assignee_id" = (SELECT "id" FROM "users" WHERE "username_key" = ${params.add(usernameKey(query.assignee))})`,
     );
   }
+  let search: string | undefined;
   if (query.q !== undefined) {
     const text = searchQueryText(query.q);
-    if (text) where.push(`a."search_document" @@ to_tsquery('simple', ${params.add(text)})`);
+    if (text) search = `a."search_document" @@ to_tsquery('simple', ${params.add(text)})`;
   }
   where.push(...windowConditions(params, query.since, query.until));
   let anchorParam: string | undefined;
@@ -105,9 +127,53 @@ export function listStatement(query: ListAlertsQuery, anchorId?: string): { sql:
   }
   const { orderBy, after } = sortClauses(sort, anchorParam);
   if (after) where.push(after);
-  const limit = params.add(query.limit ?? DEFAULT_PAGE_SIZE);
-  const sql = `SELECT ${ALERT_COLUMNS} FROM ${ALERT_FROM}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${orderBy} LIMIT ${limit}`;
-  return { sql, params: params.values };
+  const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+  const limitParam = params.add(limit);
+  const whereSql = (conditions: string[]) => (conditions.length ? ` WHERE ${conditions.join(' AND ')}` : '');
+  if (!search) {
+    return { sql: `SELECT ${ALERT_COLUMNS} FROM ${ALERT_FROM}${whereSql(where)} ORDER BY ${orderBy} LIMIT ${limitParam}`, params: params.values, limit };
+  }
+  const sql =
+    `SELECT ${ALERT_COLUMNS} FROM (SELECT a.* FROM "alerts" a${whereSql(where)} ORDER BY ${orderBy} LIMIT ${SEARCH_WINDOW}) a` +
+    ` LEFT JOIN "users" u ON u."id" = a."assignee_id" WHERE ${search} ORDER BY ${orderBy} LIMIT ${limitParam}`;
+  const fallback =
+    `WITH hits AS MATERIALIZED (SELECT a."id" FROM "alerts" a${whereSql([search, ...where])})` +
+    ` SELECT ${ALERT_COLUMNS} FROM hits JOIN "alerts" a ON a."id" = hits."id" LEFT JOIN "users" u ON u."id" = a."assignee_id"` +
+    ` ORDER BY ${orderBy} LIMIT ${limitParam}`;
+  return { sql, fallback, params: params.values, limit };
+}
+
+/**
+ * The statement of GET /alerts/summary: whole hours of the window from alert_counts, the partial
+ * hours at its edges counted in alerts (through the created_at index). Hours are whole hours since
+ * 1970 UTC, as the migration AlertCounts keys them.
+ */
+export function summaryStatement(since: string | undefined, until: string | undefined): { sql: string; params: unknown[] } {
+  windowConditions(new SqlParams(), since, until);
+  const HOUR_MS = 3_600_000;
+  const params = new SqlParams();
+  const from = since === undefined ? undefined : new Date(since);
+  const to = until === undefined ? undefined : new Date(until);
+  const firstHour = from && Math.ceil(from.getTime() / HOUR_MS);
+  const endHour = to && Math.floor(to.getTime() / HOUR_MS);
+  const exact = (start: Date | undefined, end: Date | undefined) => {
+    const where = [...(start ? [`"created_at" >= ${params.add(start)}`] : []), ...(end ? [`"created_at" < ${params.add(end)}`] : [])];
+    return `SELECT "severity", "status", count(*) AS n FROM "alerts"${where.length ? ` WHERE ${where.join(' AND ')}` : ''} GROUP BY 1, 2`;
+  };
+  const parts: string[] = [];
+  if (firstHour !== undefined && endHour !== undefined && firstHour >= endHour) {
+    // No whole hour inside the window: count it all in alerts.
+    parts.push(exact(from, to));
+  } else {
+    const hours = [
+      ...(firstHour !== undefined ? [`"hour" >= ${params.add(firstHour)}`] : []),
+      ...(endHour !== undefined ? [`"hour" < ${params.add(endHour)}`] : []),
+    ];
+    parts.push(`SELECT "severity", "status", "n" FROM "alert_counts"${hours.length ? ` WHERE ${hours.join(' AND ')}` : ''}`);
+    if (from && firstHour !== undefined) parts.push(exact(from, new Date(firstHour * HOUR_MS)));
+    if (to && endHour !== undefined) parts.push(exact(new Date(endHour * HOUR_MS), to));
+  }
+  return { sql: `SELECT "severity", "status", sum("n") AS n FROM (${parts.join(' UNION ALL ')}) parts GROUP BY 1, 2`, params: params.values };
 }
 
 /** Every severity × status, zero where no row was counted. */

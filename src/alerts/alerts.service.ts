@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { UUID_PATTERN } from '../common/uuid-param.pipe';
 import { EventBus } from '../database/event-bus';
-import { listStatement, SqlParams, summaryOf, windowConditions } from './alert-search';
+import { listStatement, summaryOf, summaryStatement } from './alert-search';
 import {
   ALERT_COLUMNS,
   ALERT_FROM,
@@ -43,19 +43,16 @@ export class AlertsService {
       if (found.length === 0) throw new BadRequestException('before must name an existing alert id or be an ISO 8601 time');
       anchorId = query.before.toLowerCase();
     }
-    const { sql, params } = listStatement(query, anchorId);
-    const rows: AlertRow[] = await this.dataSource.query(sql, params);
+    const plan = listStatement(query, anchorId);
+    let rows: AlertRow[] = await this.dataSource.query(plan.sql, plan.params);
+    if (plan.fallback && rows.length < plan.limit) rows = await this.dataSource.query(plan.fallback, plan.params);
     return rows.map(toAlertView);
   }
 
   /** True counts per severity and status over the whole table or the window, never over a page. */
   async summary(query: AlertSummaryQuery): Promise<AlertSummaryView> {
-    const params = new SqlParams();
-    const where = windowConditions(params, query.since, query.until, '"created_at"');
-    const rows: Array<{ severity: string; status: string; n: string }> = await this.dataSource.query(
-      `SELECT "severity", "status", count(*) AS n FROM "alerts"${where.length ? ` WHERE ${where.join(' AND ')}` : ''} GROUP BY "severity", "status"`,
-      params.values,
-    );
+    const { sql, params } = summaryStatement(query.since, query.until);
+    const rows: Array<{ severity: string; status: string; n: string }> = await this.dataSource.query(sql, params);
     return summaryOf(rows);
   }
 

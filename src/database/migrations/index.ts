@@ -10,6 +10,7 @@ import { AuditChain1764370000008 } from './1764370000008-AuditChain';
 import { SecondFactors1764370000009 } from './1764370000009-SecondFactors';
 import { SingleSignOn1764370000010 } from './1764370000010-SingleSignOn';
 import { AlertTriage1764370000011 } from './1764370000011-AlertTriage';
+import { AlertCounts1764370000012 } from './1764370000012-AlertCounts';
 
 /** Every migration, in order; the app runs them at start-up. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   SecondFactors1764370000009,
   SingleSignOn1764370000010,
   AlertTriage1764370000011,
+  AlertCounts1764370000012,
 ];
