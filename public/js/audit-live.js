@@ -1,6 +1,10 @@
 // The audit page's live feed: /api/v1/ws/audit while the page is open. Each frame is
 // { type: 'audit.event', data: <event> }. The socket reconnects with backoff; a 4401 close (the
-// credential died) is left to the alerts socket, which signs the console out.
+// credential died) is left to the alerts socket, which signs the console out. While it waits out
+// a backoff it also watches GET /healthz (server-watch.js): once the server answers again after an
+// outage, it reconnects at once instead of sleeping through the rest of the backoff.
+import { waitForServer } from './server-watch.js';
+
 const WS_PATH = '/api/v1/ws/audit';
 const CLOSE_CREDENTIAL_INVALID = 4401;
 const BACKOFF_BASE_MS = 1000;
@@ -15,9 +19,17 @@ export function openAuditLive(onEvent, onState) {
   let socket = null;
   let attempt = 0;
   let timer = null;
+  let watch = null;
   let stopped = false;
 
+  const stopWatching = () => {
+    watch?.abort();
+    watch = null;
+  };
+
   const connect = () => {
+    clearTimeout(timer);
+    stopWatching();
     if (stopped) return;
     let ws;
     try {
@@ -60,12 +72,18 @@ export function openAuditLive(onEvent, onState) {
     const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
     clearTimeout(timer);
     timer = setTimeout(connect, Math.round(ceiling / 2 + Math.random() * (ceiling / 2)));
+    // The server back after an outage: reconnect now (a socket dropped while the server stayed up
+    // keeps its backoff: afterOutage).
+    stopWatching();
+    watch = new AbortController();
+    waitForServer(watch.signal, { afterOutage: true }).then(connect, () => {});
   };
 
   connect();
   return () => {
     stopped = true;
     clearTimeout(timer);
+    stopWatching();
     if (socket) {
       const closing = socket;
       socket = null;

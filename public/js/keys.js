@@ -1,5 +1,6 @@
 // API keys (users:manage): create and edit (permissions, allowed IP ranges, a rate limit), list,
-// rotate with a grace period (the new secret is shown once), hourly usage per key, revoke.
+// rotate with a grace period (the new secret is shown once), hourly usage per key, revoke. A new
+// secret on screen is never replaced without asking, and is gone once the page is left.
 import { ApiError, del, get, patch, post, query } from './api.js';
 import { $, busy, clear, confirmAction, h, message, show, time } from './dom.js';
 import { periodText, usageChart } from './usage-chart.js';
@@ -21,6 +22,7 @@ const UNITS = [
   { seconds: 1, one: 'second', many: 'seconds' },
 ];
 const GRACE_WORDS = { 3600: '1 hour', 86400: '24 hours' };
+const COLUMNS = ['Service / prefix', 'Permissions', 'Allowed from', 'Rate limit', 'Created / expires', 'Last used', 'State / revoked', 'Actions'];
 
 let session = null;
 let loadSeq = 0;
@@ -52,6 +54,12 @@ export function enter(current) {
   session = current;
   renderPermissionChoices();
   void load();
+}
+
+/** Leaving the page: a secret still on screen is cleared (it is shown once, and only here). */
+export function leave() {
+  hideIssued();
+  if ($('rotate-dialog').open) $('rotate-dialog').close();
 }
 
 export function reset() {
@@ -177,6 +185,7 @@ async function submit(event) {
     return $('key-expiry').focus();
   }
   message(box, '');
+  if (!(await mayReplaceIssued())) return;
   const body = { service_name: values.service_name, expires_in_days: days, permissions: values.permissions };
   if (values.allowed_ips.length) body.allowed_ips = values.allowed_ips;
   if (values.rate_limit) body.rate_limit = values.rate_limit;
@@ -335,34 +344,34 @@ function render(keys) {
         ? h('span', { class: ['pill', 'pill-warn'], text: 'expired' })
         : h('span', { class: ['pill', 'pill-ok'], text: 'active' });
     const ranges = Array.isArray(key.allowed_ips) ? key.allowed_ips : [];
-    body.append(
+    const cells = [
       h(
-        'tr',
-        { class: ['key-row', revoked && 'revoked', expired && 'expired'], dataset: { id: key.id, prefix: key.key_prefix } },
-        h(
-          'td',
-          { class: 'key-name' },
-          h('span', { class: 'key-service', text: key.service_name }),
-          h('code', { class: 'key-prefix', text: key.key_prefix }),
-          h('span', { class: 'sub', text: key.created_by ? `by ${key.created_by}` : '' }),
-        ),
-        h('td', { class: 'perms' }, ...(key.permissions ?? []).map((p) => h('span', { class: 'tag', text: p }))),
-        h(
-          'td',
-          { class: 'key-ips' },
-          ranges.length ? ranges.map((range) => h('code', { class: ['tag', 'ip-range'], text: range })) : h('span', { class: 'muted', text: 'any address' }),
-        ),
-        h('td', { class: 'key-limit' }, key.rate_limit ? h('span', { text: limitText(key.rate_limit) }) : h('span', { class: 'muted', text: 'no limit' })),
-        h('td', { class: 'dates' }, time(key.created_at), h('span', { class: 'sub' }, 'expires ', time(key.expires_at))),
-        h(
-          'td',
-          { class: 'dates' },
-          h('span', { class: 'last-used' }, key.last_used_at ? time(key.last_used_at) : h('span', { class: 'muted', text: 'never' })),
-          usageButton,
-        ),
-        h('td', { class: 'key-state' }, state),
-        actions,
+        'td',
+        { class: 'key-name' },
+        h('span', { class: 'key-service', text: key.service_name }),
+        h('code', { class: 'key-prefix', text: key.key_prefix }),
+        h('span', { class: 'sub', text: key.created_by ? `by ${key.created_by}` : '' }),
       ),
+      h('td', { class: 'perms' }, ...(key.permissions ?? []).map((p) => h('span', { class: 'tag', text: p }))),
+      h(
+        'td',
+        { class: 'key-ips' },
+        ranges.length ? ranges.map((range) => h('code', { class: ['tag', 'ip-range'], text: range })) : h('span', { class: 'muted', text: 'any address' }),
+      ),
+      h('td', { class: 'key-limit' }, key.rate_limit ? h('span', { text: limitText(key.rate_limit) }) : h('span', { class: 'muted', text: 'no limit' })),
+      h('td', { class: 'dates' }, time(key.created_at), h('span', { class: 'sub' }, 'expires ', time(key.expires_at))),
+      h(
+        'td',
+        { class: 'dates' },
+        h('span', { class: 'last-used' }, key.last_used_at ? time(key.last_used_at) : h('span', { class: 'muted', text: 'never' })),
+        usageButton,
+      ),
+      h('td', { class: 'key-state' }, state),
+      actions,
+    ];
+    cells.forEach((cell, i) => (cell.dataset.label = COLUMNS[i]));
+    body.append(
+      h('tr', { class: ['key-row', revoked && 'revoked', expired && 'expired'], dataset: { id: key.id, prefix: key.key_prefix } }, ...cells),
       view.panel,
     );
     renderUsage(view);
@@ -415,7 +424,7 @@ async function loadUsage(view) {
 }
 
 function renderUsage(view) {
-  const cell = h('td', { colspan: '8' });
+  const cell = h('td', { colspan: '8', class: 'panel-cell' });
   clear(view.panel).append(cell);
   if (!view.open) return;
   const { key } = view;
@@ -480,6 +489,19 @@ function showIssued(issued, { rotated = false, grace = 0 } = {}) {
   $('key-copy').focus();
 }
 
+/**
+ * A secret still on screen is replaced by a new one only when the admin says so: it cannot be
+ * shown again, so replacing it silently could lose it.
+ */
+async function mayReplaceIssued() {
+  if ($('key-issued').hidden || !$('key-issued-value').textContent) return true;
+  const shown = $('key-issued-service').textContent;
+  return confirmAction(
+    `The secret of ${shown} is still shown and cannot be displayed again. Have you stored it? Continuing replaces it on screen with the new secret.`,
+    'I have stored it — continue',
+  );
+}
+
 function hideIssued() {
   $('key-issued-value').textContent = '';
   $('key-issued-service').textContent = '';
@@ -528,6 +550,7 @@ function askGrace(key) {
 }
 
 async function rotate(key, button) {
+  if (!(await mayReplaceIssued())) return button.focus();
   const grace = await askGrace(key);
   if (grace === null) return button.focus();
   await busy(button, async () => {

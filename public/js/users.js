@@ -1,9 +1,15 @@
-// Users (users:manage): list, create, change role, disable/enable, delete; see and end a user's sessions.
+// Users (users:manage): list, create, change role, disable/enable, delete, reset another user's
+// password, see who is locked out by failed sign-ins and unlock them; see and end a user's sessions.
 import { ApiError, del, get, patch, post } from './api.js';
 import { $, busy, clear, confirmAction, h, message, time } from './dom.js';
 import { deviceCell, failure, ipCell, lastSeenCell, methodsCell, whenCell } from './sessions.js';
 
 const ROLES = ['admin', 'analyst', 'operator', 'viewer'];
+const COLUMNS = ['Username', 'Role', 'State', 'Created', 'Sessions', 'Actions'];
+/** Keys that move through a closed <select>'s options (Chromium fires change for each at once). */
+const BROWSE_KEYS = new Set(['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'Home', 'End', 'PageUp', 'PageDown']);
+/** A change this soon after a browsing key came from the keyboard: it waits for Enter or "Change". */
+const KEYED_MS = 1000;
 const SESSION_FETCHES = 4; // at most this many session lists requested at once
 let session = null;
 let loadSeq = 0;
@@ -11,12 +17,26 @@ let loadSeq = 0;
 const expanded = new Set();
 /** user id → the row's session widgets (button, panel) and the last list fetched. */
 const sessionViews = new Map();
+/** The user whose password the dialog resets, and the button that opened it. */
+let resetting = null;
 
 export function init(current) {
   session = current;
   const select = $('user-role');
   for (const role of ROLES) select.append(h('option', { value: role, selected: role === 'analyst', text: role }));
   $('user-form').addEventListener('submit', (event) => void create(event));
+  $('user-password-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    void submitPassword();
+  });
+  $('user-password-cancel').addEventListener('click', () => $('user-password-dialog').close('cancel'));
+  $('user-password-dialog').addEventListener('close', () => {
+    $('user-new-password').value = '';
+    $('user-new-password-repeat').value = '';
+    const opener = resetting?.button;
+    resetting = null;
+    if (opener?.isConnected) opener.focus();
+  });
 }
 
 export function enter(current) {
@@ -31,6 +51,7 @@ export function reset() {
   clear($('users-body'));
   $('user-form').reset();
   message($('user-form-message'), '');
+  if ($('user-password-dialog').open) $('user-password-dialog').close('cancel');
 }
 
 async function load() {
@@ -55,14 +76,36 @@ function render(users) {
     const roleSelect = h('select', { class: 'role-select', 'aria-label': `role of ${user.username}`, disabled: self });
     const roles = ROLES.includes(user.role) ? ROLES : [...ROLES, user.role];
     for (const role of roles) roleSelect.append(h('option', { value: role, selected: role === user.role, text: role }));
-    roleSelect.addEventListener('change', () => void changeRole(user, roleSelect));
+    const applyRole = h('button', { type: 'button', class: ['small', 'role-apply'], hidden: true }, 'Change');
+    wireRoleSelect(user, roleSelect, applyRole);
 
+    const locked = isLocked(user);
     const actions = h('td', { class: 'actions' });
-    const toggle = h('button', { type: 'button', class: ['small', user.disabled ? '' : 'warn'], disabled: self }, user.disabled ? 'Enable' : 'Disable');
+    if (locked) {
+      const unlockButton = h('button', { type: 'button', class: ['small', 'unlock-user'], 'aria-label': `Unlock ${user.username}` }, 'Unlock');
+      unlockButton.addEventListener('click', () => void unlock(user, unlockButton));
+      actions.append(unlockButton);
+    }
+    const resetButton = h(
+      'button',
+      { type: 'button', class: ['small', 'reset-password'], disabled: self, 'aria-label': `Reset password of ${user.username}` },
+      'Reset password',
+    );
+    resetButton.addEventListener('click', () => openPasswordDialog(user, resetButton));
+    const toggle = h(
+      'button',
+      {
+        type: 'button',
+        class: ['small', user.disabled ? '' : 'warn'],
+        disabled: self,
+        'aria-label': `${user.disabled ? 'Enable' : 'Disable'} ${user.username}`,
+      },
+      user.disabled ? 'Enable' : 'Disable',
+    );
     toggle.addEventListener('click', () => void setDisabled(user, !user.disabled, toggle));
-    const remove = h('button', { type: 'button', class: ['small', 'danger'], disabled: self }, 'Delete');
+    const remove = h('button', { type: 'button', class: ['small', 'danger'], disabled: self, 'aria-label': `Delete ${user.username}` }, 'Delete');
     remove.addEventListener('click', () => void removeUser(user, remove));
-    actions.append(toggle, remove);
+    actions.append(resetButton, toggle, remove);
     if (self) actions.title = 'You cannot change your own account here';
 
     const panelId = `user-sessions-${user.id}`;
@@ -90,16 +133,63 @@ function render(users) {
       h(
         'tr',
         { class: ['user-row', user.disabled && 'disabled'], dataset: { id: user.id, username: user.username } },
-        h('td', { text: user.username }, self ? h('span', { class: 'sub', text: 'you' }) : null),
-        h('td', {}, roleSelect),
-        h('td', {}, h('span', { class: ['pill', user.disabled ? 'pill-bad' : 'pill-ok'], text: user.disabled ? 'disabled' : 'active' })),
-        h('td', {}, time(user.created_at)),
-        h('td', { class: 'sessions-cell' }, sessionsButton),
-        actions,
+        ...labelled([
+          h('td', { text: user.username }, self ? h('span', { class: 'sub', text: 'you' }) : null),
+          h('td', { class: 'role-cell' }, roleSelect, applyRole),
+          h(
+            'td',
+            { class: 'user-state' },
+            h('span', { class: ['pill', user.disabled ? 'pill-bad' : 'pill-ok'], text: user.disabled ? 'disabled' : 'active' }),
+            locked ? h('span', { class: ['pill', 'pill-warn', 'lock-badge'] }, 'Locked until ', time(user.locked_until)) : null,
+          ),
+          h('td', {}, time(user.created_at)),
+          h('td', { class: 'sessions-cell' }, sessionsButton),
+          actions,
+        ]),
       ),
       panel,
     );
   }
+}
+
+/** Each cell labelled by its column, which the narrow layout shows in place of the header. */
+function labelled(cells) {
+  cells.forEach((cell, i) => (cell.dataset.label = COLUMNS[i]));
+  return cells;
+}
+
+function isLocked(user) {
+  return Boolean(user.locked_until) && Date.parse(user.locked_until) > Date.now();
+}
+
+/**
+ * A role is changed by choosing it with the mouse (or a touch), which asks at once, or from the
+ * keyboard: arrows only browse the roles, then Enter or the "Change" button asks; Escape goes back.
+ */
+function wireRoleSelect(user, select, apply) {
+  let keyedAt = -Infinity;
+  const sync = () => {
+    const pending = select.value !== user.role;
+    apply.hidden = !pending;
+    apply.setAttribute('aria-label', `Change the role of ${user.username} to ${select.value}`);
+  };
+  select.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && select.value !== user.role) {
+      event.preventDefault();
+      void changeRole(user, select, apply);
+    } else if (event.key === 'Escape' && select.value !== user.role) {
+      select.value = user.role;
+      sync();
+    } else if (BROWSE_KEYS.has(event.key) || (event.key.length === 1 && !event.ctrlKey && !event.metaKey && !event.altKey)) {
+      keyedAt = performance.now();
+    }
+  });
+  select.addEventListener('change', () => {
+    sync();
+    if (performance.now() - keyedAt < KEYED_MS) return;
+    if (select.value !== user.role) void changeRole(user, select, apply);
+  });
+  apply.addEventListener('click', () => void changeRole(user, select, apply));
 }
 
 // ---------------------------------------------------------------- a user's sessions
@@ -153,7 +243,7 @@ function renderSessions(view) {
     panel.replaceChildren();
     return;
   }
-  const cell = h('td', { colspan: '6' });
+  const cell = h('td', { colspan: '6', class: 'panel-cell' });
   panel.replaceChildren(cell);
   const box = h('div', { class: 'user-sessions-box' });
   cell.append(box);
@@ -257,14 +347,82 @@ async function create(event) {
   });
 }
 
-async function changeRole(user, select) {
+async function changeRole(user, select, apply) {
   const role = select.value;
+  if (role === user.role) return;
   const ok = await confirmAction(`Change the role of ${user.username} from ${user.role} to ${role}? Their current sessions end.`, 'Change role');
   if (!ok) {
     select.value = user.role;
+    apply.hidden = true;
+    select.focus();
     return;
   }
   await update(user, { role }, select);
+}
+
+// ---------------------------------------------------------------- lockout, password reset
+
+/** DELETE /users/{id}/lockout: the user's failed sign-ins are forgotten, so they can sign in at once. */
+async function unlock(user, button) {
+  await busy(button, async () => {
+    try {
+      await del(`/users/${encodeURIComponent(user.id)}/lockout`);
+      session.flash(`${user.username} is unlocked and can sign in again.`, 'ok');
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) return;
+      if (error instanceof ApiError && error.status === 404) session.flash(`${user.username} no longer exists.`);
+      else session.flash(`Could not unlock ${user.username}: ${error.message}`);
+    }
+  });
+  await load();
+  focusRow(user.id, 'button.reset-password');
+}
+
+function focusRow(id, selector) {
+  const target = $('users-body').querySelector(`tr.user-row[data-id="${CSS.escape(id)}"] ${selector}`);
+  if (target && !target.disabled) target.focus();
+}
+
+function openPasswordDialog(user, button) {
+  resetting = { user, button };
+  $('user-password-title').textContent = `Reset the password of ${user.username}`;
+  $('user-password-text').textContent =
+    `${user.username} signs in with the new password from now on; their sessions end at once. Tell them the password by a safe channel.`;
+  $('user-new-password').value = '';
+  $('user-new-password-repeat').value = '';
+  message($('user-password-message'), '');
+  $('user-password-dialog').showModal();
+  $('user-new-password').focus();
+}
+
+/** PATCH /users/{id} { password }; a user of single sign-on has no password (409, said in the dialog). */
+async function submitPassword() {
+  if (!resetting) return;
+  const { user } = resetting;
+  const box = $('user-password-message');
+  const password = $('user-new-password').value;
+  if (password.length < 12) {
+    message(box, 'The password must have at least 12 characters.');
+    return $('user-new-password').focus();
+  }
+  if (password !== $('user-new-password-repeat').value) {
+    message(box, 'The two passwords differ.');
+    return $('user-new-password-repeat').focus();
+  }
+  message(box, '');
+  await busy($('user-password-ok'), async () => {
+    try {
+      await patch(`/users/${encodeURIComponent(user.id)}`, { password });
+      $('user-password-dialog').close('ok');
+      session.flash(`The password of ${user.username} was replaced; their sessions ended.`, 'ok');
+      await load();
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) return;
+      if (error instanceof ApiError && error.status === 409) message(box, `${user.username} cannot be given a password: ${error.message}.`);
+      else if (error instanceof ApiError && error.status === 404) message(box, `${user.username} no longer exists.`);
+      else message(box, `Could not set the password: ${error.message}`);
+    }
+  });
 }
 
 async function setDisabled(user, disabled, button) {
