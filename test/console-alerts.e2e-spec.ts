@@ -162,6 +162,7 @@ describe('Live alerts page (server-driven list, flyout, bulk, phones)', () => {
     expect(await page.textContent('#alerts-count')).toBe(`Showing 100 of ${SEEDED + LATE} alerts.`);
     const newest = (await api('GET', '/alerts?limit=100')).body.map((alert: Alert) => alert.id);
     expect(await rowIds(page)).toEqual(newest);
+    expect(await page.isVisible('#alerts-filters-toggle')).toBe(false);
     await expectAccessible(page, 'alerts 1440');
     await shot(page, '1440-list');
 
@@ -417,6 +418,17 @@ describe('Live alerts page (server-driven list, flyout, bulk, phones)', () => {
       expect(box!.x).toBeGreaterThanOrEqual(0);
       expect(box!.x + box!.width).toBeLessThanOrEqual(PHONE.width);
     }
+    // The filters fold behind a button that counts them; the search stays in view.
+    expect(await page.textContent('#alerts-filters-toggle')).toBe('Filters (2)');
+    expect(await page.isVisible('#alerts-search')).toBe(true);
+    expect(await page.isVisible('#alerts-filter-status')).toBe(false);
+    await page.click('#alerts-filters-toggle');
+    expect(await page.getAttribute('#alerts-filters-toggle', 'aria-expanded')).toBe('true');
+    expect(await page.inputValue('#alerts-filter-severity')).toBe('high');
+    expect(await page.evaluate(() => document.scrollingElement?.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    await expectAccessible(page, 'alerts 390 (filters open)');
+    await page.click('#alerts-filters-toggle');
+    await page.locator('#alerts-filter-status').waitFor({ state: 'hidden' });
     await expectAccessible(page, 'alerts 390');
     await shot(page, '390-list');
 

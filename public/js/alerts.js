@@ -4,43 +4,19 @@
 // (alert-detail.js), multi-select (alert-bulk.js) and the socket (alert-socket.js) are modules
 // of their own. Everything from the server goes in as text: titles are attacker-controlled.
 import { ApiError, get, patch, query } from './api.js';
-import { $, busy, clear, h, time } from './dom.js';
-import {
-  compare,
-  defaultState,
-  fromLocalInput,
-  listQuery,
-  matches,
-  parseHash,
-  sameList,
-  SEVERITIES,
-  STATUSES,
-  timeWindow,
-  toHash,
-  toLocalInput,
-} from './alert-state.js';
+import { $, busy, clear } from './dom.js';
+import { compare, defaultState, listQuery, matches, parseHash, sameList, SEVERITIES, STATUSES, timeWindow, toHash } from './alert-state.js';
+import { initFiltersToggle, rangeChosen, readState, renderAssigneeOptions, showState } from './alert-filters.js';
+import { renderRow } from './alert-rows.js';
 import { createAlertSocket } from './alert-socket.js';
 import { createSummary } from './alert-summary.js';
 import { createDetail } from './alert-detail.js';
 import { createBulk } from './alert-bulk.js';
 
-/** The source of the alerts AuroraSOC raises from its own audit trail. */
-const DETECTION_SOURCE = 'aurorasoc-auth';
 const PAGE_SIZE = 100;
 const SEARCH_DEBOUNCE_MS = 350;
 /** Roles whose users hold alerts:write, so can be assigned alerts. */
 const ASSIGNABLE_ROLES = new Set(['admin', 'analyst']);
-/** The column headers, in order: each cell carries its header as data-label (cards on phones). */
-const COLUMNS = {
-  select: 'Select',
-  severity: 'Severity',
-  title: 'Title',
-  source: 'Source',
-  status: 'Status',
-  assignee: 'Assignee',
-  created: 'Created',
-  actions: 'Actions',
-};
 
 let session = null;
 let state = defaultState();
@@ -58,8 +34,6 @@ let summary;
 let detail;
 let bulk;
 
-const severityClass = (severity) => (SEVERITIES.includes(severity) ? `sev-${severity}` : 'sev-unknown');
-const statusClass = (status) => (STATUSES.includes(status) ? `status-${status}` : 'status-unknown');
 const canWrite = () => Boolean(session?.can('alerts:write'));
 const me = () => session?.me?.sub ?? '';
 const currentWindow = () => timeWindow(applied ?? state);
@@ -83,12 +57,7 @@ export function init() {
     $(id).addEventListener('change', () => commit('push'));
   }
   $('alerts-range').addEventListener('change', () => {
-    const custom = $('alerts-range').value === 'custom';
-    showCustomRange(custom);
-    if (custom && !$('alerts-since').value && !$('alerts-until').value) {
-      // Start the custom range from the last 24 hours: something to adjust rather than nothing.
-      $('alerts-since').value = toLocalInput(new Date(Date.now() - 86_400_000).toISOString());
-    }
+    rangeChosen();
     commit('push');
   });
   $('alerts-search').addEventListener('input', () => {
@@ -100,6 +69,7 @@ export function init() {
     clearTimeout(searchTimer);
     commit('push');
   });
+  initFiltersToggle();
   $('alerts-clear').addEventListener('click', () => {
     state = { ...defaultState(), sort: state.sort };
     syncControls();
@@ -129,7 +99,7 @@ export function start(current) {
   $('alerts-table').classList.toggle('no-write', !writable);
   $('alerts-select-all-cell').hidden = !writable;
   if (socket.running) return;
-  renderAssigneeOptions();
+  renderAssigneeOptions(state, me(), users);
   if (session.can('users:manage')) void loadUsers();
   socket.start();
 }
@@ -177,49 +147,14 @@ export function reset() {
 
 // ---------------------------------------------------------------- state ↔ controls ↔ URL
 
-function showCustomRange(visible) {
-  $('alerts-since-label').hidden = !visible;
-  $('alerts-until-label').hidden = !visible;
-}
-
 function syncControls() {
-  $('alerts-filter-status').value = state.status;
-  $('alerts-filter-severity').value = state.severity;
-  renderAssigneeOptions();
-  $('alerts-filter-assignee').value = state.assignee;
-  $('alerts-search').value = state.q;
-  $('alerts-range').value = state.range;
-  $('alerts-sort').value = state.sort;
-  showCustomRange(state.range === 'custom');
-  $('alerts-since').value = toLocalInput(state.since);
-  $('alerts-until').value = toLocalInput(state.until);
+  showState(state, me(), users);
   summary?.setActive(state);
-}
-
-function readControls() {
-  const range = $('alerts-range').value;
-  return {
-    ...state,
-    status: $('alerts-filter-status').value,
-    severity: $('alerts-filter-severity').value,
-    assignee: $('alerts-filter-assignee').value,
-    q: $('alerts-search').value.trim().slice(0, 200),
-    range,
-    since: range === 'custom' ? fromInput($('alerts-since').value, state.since) : '',
-    until: range === 'custom' ? fromInput($('alerts-until').value, state.until) : '',
-    sort: $('alerts-sort').value || 'newest',
-  };
-}
-
-/** A datetime-local input has minutes only: an exact time from the URL stays while it shows it. */
-function fromInput(value, exact) {
-  return exact && value === toLocalInput(exact) ? exact : fromLocalInput(value);
 }
 
 /** The filters changed here: record them in the URL (no hashchange: nothing re-routes) and reload. */
 function commit(mode) {
-  state = readControls();
-  if (state.range === 'custom' && !state.since && !state.until) state.range = '';
+  state = readState(state);
   const hash = toHash(state);
   if (hash !== location.hash) history[mode === 'replace' ? 'replaceState' : 'pushState'](null, '', hash);
   updateNavLink();
@@ -239,22 +174,11 @@ function pickSeverity(severity) {
   commit('push');
 }
 
-function renderAssigneeOptions() {
-  const select = $('alerts-filter-assignee');
-  const names = new Set([me(), ...users.map((user) => user.username), state.assignee].filter((name) => name && name !== 'none'));
-  const options = [h('option', { value: '', text: 'anyone' }), h('option', { value: 'none', text: 'unassigned' })];
-  if (me()) options.push(h('option', { value: me(), text: 'me' }));
-  for (const name of [...names].filter((name) => name !== me()).sort()) options.push(h('option', { value: name, text: name }));
-  clear(select).append(...options);
-  select.value = state.assignee;
-  clear($('alert-assignees')).append(...[...names].sort().map((name) => h('option', { value: name })));
-}
-
 async function loadUsers() {
   try {
     const list = await get('/users');
     users = (Array.isArray(list) ? list : []).filter((user) => !user.disabled && ASSIGNABLE_ROLES.has(user.role));
-    renderAssigneeOptions();
+    renderAssigneeOptions(state, me(), users);
   } catch {
     // Only a convenience: a username can still be typed.
   }
@@ -373,7 +297,7 @@ function upsert(alert, mark) {
   if (known && known.updated_at && alert.updated_at && known.updated_at > alert.updated_at) return;
   if (known) {
     const fits = matches(alert, { ...applied, q: '' }, applied.window);
-    const row = renderRow(alert, fits);
+    const row = rowFor(alert, fits);
     if (mark) row.classList.add(mark);
     const old = rows.get(alert.id);
     // Keep the keyboard where it was: on the same action if the new row has it, else the next one.
@@ -404,7 +328,7 @@ function upsert(alert, mark) {
     }
   }
   if (!before && hasMore) return; // it belongs past the pages loaded: "Load more" brings it
-  const row = renderRow(alert, true);
+  const row = rowFor(alert, true);
   if (mark) row.classList.add(mark);
   body.insertBefore(row, before);
   rows.set(alert.id, row);
@@ -416,102 +340,36 @@ function upsert(alert, mark) {
 
 function appendRow(alert) {
   if (!alert || typeof alert.id !== 'string') return null;
-  const row = renderRow(alert, true);
+  const row = rowFor(alert, true);
   $('alerts-body').append(row);
   rows.set(alert.id, row);
   alerts.set(alert.id, alert);
   return row;
 }
 
-const cell = (column, attrs, ...children) => h('td', { ...attrs, dataset: { label: COLUMNS[column] } }, ...children);
-
-function renderRow(alert, fits) {
-  const title = alert.title ?? '';
-  const writable = canWrite();
-  const actions = cell('actions', { class: 'actions' }, detailsLink(alert));
-  if (writable) {
-    if (alert.status === 'open') actions.append(actionButton(alert, 'acknowledged', 'Acknowledge'));
-    if (alert.status !== 'resolved') actions.append(actionButton(alert, 'resolved', 'Resolve'));
-    if (alert.status === 'resolved') actions.append(actionButton(alert, 'open', 'Reopen'));
-  }
-  const titleCell = cell('title', { class: 'title' }, h('span', { class: 'alert-title', text: title }));
-  if (alert.description) titleCell.append(h('span', { class: 'alert-description', text: alert.description }));
-  const select = writable
-    ? cell(
-        'select',
-        { class: 'select' },
-        h('input', {
-          type: 'checkbox',
-          class: 'row-select',
-          dataset: { id: alert.id },
-          'aria-label': `Select alert: ${title}`,
-          checked: bulk.selected.has(alert.id),
-          on: { change: (event) => bulk.toggle(alert.id, event.currentTarget.checked) },
-        }),
-      )
-    : null;
-  return h(
-    'tr',
-    {
-      class: ['alert-row', severityClass(alert.severity), statusClass(alert.status), fits ? null : 'off-filter'],
-      dataset: { id: alert.id, status: String(alert.status), severity: String(alert.severity) },
-    },
-    select,
-    cell('severity', { class: 'severity' }, h('span', { class: ['badge', severityClass(alert.severity)], text: alert.severity ?? '?' })),
-    titleCell,
-    cell(
-      'source',
-      { class: 'source', text: alert.source ?? '' },
-      // Raised by AuroraSOC itself from its audit trail (README, "Detections").
-      alert.source === DETECTION_SOURCE
-        ? h('span', { class: ['pill', 'pill-warn', 'detected'], text: 'detected', title: 'Raised by AuroraSOC from its own audit trail' })
-        : null,
-    ),
-    cell('status', {}, h('span', { class: ['pill', 'alert-status', statusClass(alert.status)], text: alert.status ?? '?' })),
-    cell('assignee', { class: ['assignee', alert.assignee ? null : 'muted'], text: alert.assignee ?? '—' }),
-    cell('created', { class: 'when' }, time(alert.created_at)),
-    actions,
-  );
-}
-
-function detailsLink(alert) {
-  return h('a', {
-    href: toHash({ ...state, alert: alert.id }),
-    class: ['details', 'button-link', 'small'],
-    'aria-label': `Details of alert: ${alert.title ?? ''}`,
-    text: 'Details',
-    on: {
-      click: (event) => {
-        if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
-        event.preventDefault();
-        openDetail(alert.id);
-      },
-    },
+function rowFor(alert, fits) {
+  return renderRow(alert, {
+    fits,
+    writable: canWrite(),
+    selected: bulk.selected.has(alert.id),
+    detailsHref: toHash({ ...state, alert: alert.id }),
+    onDetails: openDetail,
+    onSelect: (id, on) => bulk.toggle(id, on),
+    onStatus: setStatus,
   });
 }
 
-function actionButton(alert, status, label) {
-  const button = h('button', {
-    type: 'button',
-    class: ['small', `action-${status}`],
-    dataset: { action: status },
-    'aria-label': `${label} alert: ${alert.title ?? ''}`,
-    text: label,
+/** A row's status button: PATCH /alerts/{id}, the row shows the answer. */
+function setStatus(alert, status, button) {
+  void busy(button, async () => {
+    try {
+      upsert(await patch(`/alerts/${encodeURIComponent(alert.id)}`, { status }), '');
+      summary.changed();
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) return;
+      session?.flash(`Could not update the alert: ${error.message}`);
+    }
   });
-  button.addEventListener(
-    'click',
-    () =>
-      void busy(button, async () => {
-        try {
-          upsert(await patch(`/alerts/${encodeURIComponent(alert.id)}`, { status }), '');
-          summary.changed();
-        } catch (error) {
-          if (error instanceof ApiError && error.status === 401) return;
-          session?.flash(`Could not update the alert: ${error.message}`);
-        }
-      }),
-  );
-  return button;
 }
 
 // ---------------------------------------------------------------- the flyout
