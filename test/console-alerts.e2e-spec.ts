@@ -328,7 +328,12 @@ describe('Live alerts page (server-driven list, flyout, bulk, phones)', () => {
     await page.selectOption('#alerts-filter-status', 'open');
     await listLoaded(page);
     const ids = (await rowIds(page)).slice(0, 3) as string[];
+    expect(await page.isDisabled('#alerts-bulk-ack')).toBe(true);
+    // Selecting does not move the rows (the bar is there from the start).
+    const second = page.locator(`#alerts-body tr[data-id="${ids[1]}"] input.row-select`);
+    const before = (await second.boundingBox())?.y;
     for (const id of ids) await page.check(`#alerts-body tr[data-id="${id}"] input.row-select`);
+    expect((await second.boundingBox())?.y).toBe(before);
     await page.locator('#alerts-bulk-count:text-is("3 selected")').waitFor();
     await shot(page, '1440-bulk');
     await page.click('#alerts-bulk-ack');
@@ -350,7 +355,7 @@ describe('Live alerts page (server-driven list, flyout, bulk, phones)', () => {
     const assigned = (await api('GET', `/alerts?assignee=${encodeURIComponent(ANALYST.username)}&limit=200`)).body as Alert[];
     expect(assigned.map((alert) => alert.id).sort()).toEqual(shown.slice(1).sort());
     await page.locator(`#alerts-body tr[data-id="${shown[1]}"] td.assignee:text-is("${ANALYST.username}")`).waitFor();
-    await page.locator('#alerts-bulk-controls').waitFor({ state: 'hidden' });
+    await page.locator('#alerts-bulk-ack:disabled').waitFor();
     // An assignee who cannot be: nothing changes, and the bar says why.
     await page.check(`#alerts-body tr[data-id="${shown[0]}"] input.row-select`);
     await page.click('#alerts-bulk-assign');

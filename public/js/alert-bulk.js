@@ -4,9 +4,10 @@ import { ApiError, patch } from './api.js';
 import { $, busy, message } from './dom.js';
 
 export const BULK_MAX = 500;
+const ACTIONS = ['alerts-bulk-ack', 'alerts-bulk-resolve', 'alerts-bulk-assign-me', 'alerts-bulk-assign', 'alerts-bulk-clear'];
 
 /**
- * @param {{ session(): object, shownIds(): string[], title(id): string, onDone(): void }} hooks
+ * @param {{ session(): object, shownIds(): string[], onDone(): void }} hooks
  */
 export function createBulk(hooks) {
   const selected = new Set();
@@ -63,14 +64,13 @@ export function createBulk(hooks) {
       say(`Select at most ${BULK_MAX} alerts for one bulk change (${ids.length} are selected).`, 'error');
       return false;
     }
-    return busy(button, async () => {
+    const ok = await busy(button, async () => {
       try {
         const answer = await patch('/alerts', { ids, ...body });
         const updated = Number(answer?.updated ?? ids.length);
         say(`${updated} alert${updated === 1 ? '' : 's'} ${label}.`, 'ok');
         selected.clear();
         syncBoxes();
-        render(false);
         hooks.onDone();
         return true;
       } catch (error) {
@@ -79,6 +79,9 @@ export function createBulk(hooks) {
         return false;
       }
     });
+    // busy() enabled the button again: the selection decides.
+    render(false);
+    return ok;
   }
 
   /** The row checkboxes and "select all shown" follow the selection. */
@@ -91,12 +94,18 @@ export function createBulk(hooks) {
     all.indeterminate = count > 0 && count < shown.length;
   }
 
+  /**
+   * The bar is always there for those who may write (it appearing with the first checkbox would
+   * move every row under the pointer); its buttons work while something is selected.
+   */
   function render(clearResult = true) {
-    const bar = $('alerts-bulk');
     const count = selected.size;
-    bar.hidden = count === 0 && $('alerts-bulk-result').hidden;
-    $('alerts-bulk-controls').hidden = count === 0;
-    $('alerts-bulk-count').textContent = `${count} selected`;
+    $('alerts-bulk-count').textContent = count ? `${count} selected` : 'None selected';
+    for (const id of ACTIONS) $(id).disabled = count === 0;
+    if (count === 0) {
+      $('alerts-bulk-assign-form').hidden = true;
+      $('alerts-bulk-assign').setAttribute('aria-expanded', 'false');
+    }
     if (clearResult && count > 0) say('');
     if (count > BULK_MAX) say(`Select at most ${BULK_MAX} alerts for one bulk change.`, 'error');
   }
@@ -118,6 +127,10 @@ export function createBulk(hooks) {
       }
       syncBoxes();
       render(false);
+    },
+    /** Shown only to those who hold alerts:write. */
+    enable(writable) {
+      $('alerts-bulk').hidden = !writable;
     },
     reset() {
       selected.clear();

@@ -98,6 +98,7 @@ export function start(current) {
   const writable = canWrite();
   $('alerts-table').classList.toggle('no-write', !writable);
   $('alerts-select-all-cell').hidden = !writable;
+  bulk.enable(writable);
   if (socket.running) return;
   renderAssigneeOptions(state, me(), users);
   if (session.can('users:manage')) void loadUsers();
