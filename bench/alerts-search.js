@@ -5,7 +5,7 @@
 // on it (the migrations make the schema and its indexes), adds 20 analysts, inserts ALERTS_COUNT
 // (1,000,000) alerts with generate_series (titles, sources, descriptions, severities, statuses,
 // assignees and times over 180 days all varied), and times over HTTP, REQUESTS (50) times each after
-// 5 warm-ups, one at a time: a search of two words, a search of two rare words, the filtered page
+// 5 warm-ups, one at a time: three searches of two words (see below), the filtered page
 // ?severity=critical&status=open&limit=50, its second page (before=<last id>), the same with
 // sort=severity, the assignee filter, and the summary (whole table and the last 7 days). Prints
 // median and p95 per request and the machine's load average, as JSON on stdout. Drops the database
@@ -117,8 +117,13 @@ async function main() {
       return last;
     };
     const loadBefore = load();
-    await run('search, two words', '?q=phishing%20finance');
-    await run('search, two rare words', '?q=u1234%20host-1234');
+    // Two common words that often meet (the page is found among the newest rows), two common words
+    // that never meet (through the search index), a rare word with the commonest one, and the same
+    // rare word with a prefix (word*) of the commonest word (a prefix costs more: see alert-search.ts).
+    await run('search, two common words', '?q=phishing%20finance');
+    await run('search, two common words that never meet', '?q=brute%20phishing');
+    await run('search, a rare word and the commonest', '?q=u1234%20host');
+    await run('search, a rare word and a prefix of the commonest (host*)', '?q=u1234%20host*');
     const firstPage = await run('filtered page', '?severity=critical&status=open&limit=50');
     await run('filtered page 2 (before=<id>)', `?severity=critical&status=open&limit=50&before=${firstPage.at(-1).id}`);
     const bySeverity = await run('sort=severity, status=open', '?status=open&sort=severity&limit=50');

@@ -367,18 +367,20 @@ describe('alert triage (assignee, notes, history, bulk, search, sort, summary)',
       expect(ids(await list(`q=${word.toUpperCase()}`))).toEqual(ids([inTitle, inDescription, inSource, both]));
     });
 
-    it('needs every word, whole, the last also as the start of a word', async () => {
-      expect(ids(await list(`q=${word}%20ENCRYPT`))).toEqual([both.id]);
-      expect(ids(await list(`q=${word.slice(0, -2)}`))).toEqual(ids([inTitle, inDescription, inSource, both]));
-      expect(ids(await list(`q=phishing%20${word.slice(0, -2)}`))).toEqual([inTitle.id]);
-      expect(await list(`q=phish%20${word}`)).toEqual([]);
+    it('needs every word, whole, or its start when written with *', async () => {
+      expect(ids(await list(`q=${word}%20encrypting`))).toEqual([both.id]);
+      expect(await list(`q=${word}%20ENCRYPT`)).toEqual([]);
+      expect(ids(await list(`q=${word}%20ENCRYPT*`))).toEqual([both.id]);
+      expect(await list(`q=${word.slice(0, -2)}`)).toEqual([]);
+      expect(ids(await list(`q=${word.slice(0, -2)}*`))).toEqual(ids([inTitle, inDescription, inSource, both]));
+      expect(ids(await list(`q=phish*%20${word}`))).toEqual([inTitle.id]);
       expect(ids(await list(`q=${word}%20calls%20home`))).toEqual([inDescription.id]);
       expect(await list(`q=${word}%20absentword`)).toEqual([]);
-      expect(await list(`q=hishing%20${word}`)).toEqual([]);
+      expect(await list(`q=hishing*%20${word}`)).toEqual([]);
     });
 
     it('reads search syntax as words', async () => {
-      expect(ids(await list(`q=${encodeURIComponent(`${word} & !ransomware | :* '`)}`))).toEqual(ids([both]));
+      expect(ids(await list(`q=${encodeURIComponent(`${word} & !ransomware | :* ' <->`)}`))).toEqual(ids([both]));
       expect(ids(await list(`q=${encodeURIComponent(`host-17.${word}.example.com`)}`))).toEqual([inDescription.id]);
     });
 

@@ -9,22 +9,23 @@ import { ALERT_COLUMNS, ALERT_FROM, type AlertSort, type AlertSummaryView, type 
 export const MAX_SEARCH_WORDS = 8;
 export const DEFAULT_PAGE_SIZE = 50;
 
+/** A word of `q` (letters, digits, combining marks), and a `*` right after it. */
+const SEARCH_WORD = /([\p{L}\p{N}\p{M}]+)(\*)?/gu;
+
 /**
  * The tsquery of `q`: every word (a run of letters, digits and combining marks; anything else
- * separates words, as punctuation does in the stored document) must be a word of the alert; the
- * last may also be the start of one, as while typing. Only the last is a prefix: a prefix collects
- * every word it starts from the index (`host` starts a word of every alert), whole words are found
- * by skipping through the index. Each word is quoted, so nothing the client sends is read as
- * tsquery syntax. Null when q has no word.
+ * separates words, as punctuation does in the stored document) must be a word of the alert; a word
+ * written with a `*` after it (`phish*`) may also be the start of one. Whole words are the default
+ * because the index finds them by skipping through its lists, while a prefix collects every row of
+ * every word it starts first (`host*` is every alert here: 55 ms more on 1,000,000 alerts under
+ * load). Each word is quoted, so nothing else the client sends is read as tsquery syntax. Null
+ * when q has no word.
  */
 export function searchQueryText(q: string): string | null {
-  const words = q
-    .normalize('NFC')
-    .split(/[^\p{L}\p{N}\p{M}]+/u)
-    .filter((word) => word.length > 0);
-  if (words.length === 0) return null;
-  if (words.length > MAX_SEARCH_WORDS) throw new BadRequestException(`q may hold at most ${MAX_SEARCH_WORDS} words`);
-  return words.map((word, i) => (i === words.length - 1 ? `'${word}':*` : `'${word}'`)).join(' & ');
+  const terms = [...q.normalize('NFC').matchAll(SEARCH_WORD)].map(([, word, star]) => (star ? `'${word}':*` : `'${word}'`));
+  if (terms.length === 0) return null;
+  if (terms.length > MAX_SEARCH_WORDS) throw new BadRequestException(`q may hold at most ${MAX_SEARCH_WORDS} words`);
+  return terms.join(' & ');
 }
 
 interface SortSpec {

@@ -82,7 +82,7 @@ export class ListAlertsQuery {
 
   @ApiPropertyOptional({
     maxLength: 200,
-    description: 'words (case-insensitive, each a word or the start of one) that must all occur in title, description or source',
+    description: 'words (case-insensitive, whole words; word* also matches the start of a word) that must all occur in title, description or source',
   })
   @OptionalField()
   @IsString()
