@@ -26,6 +26,7 @@ jest.setTimeout(120_000);
 
 const APP_ENV = { LOGIN_MAX_PER_IP: '200' };
 const ANALYST = { username: 'analyst@alerts.test', password: 'analyst-password-123' };
+const VIEWER = { username: 'viewer@alerts.test', password: 'viewer-password-123' };
 const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
 const SEEDED = 260;
 const LATE = 5;
@@ -108,6 +109,7 @@ describe('Live alerts page (server-driven list, flyout, bulk, phones)', () => {
     browser = await launching;
     adminToken = await login(server.origin, ADMIN.username, ADMIN.password);
     await createUser(server.origin, adminToken, ANALYST.username, 'analyst', ANALYST.password);
+    await createUser(server.origin, adminToken, VIEWER.username, 'viewer', VIEWER.password);
     const created = await api('POST', '/auth/api-keys', { service_name: 'alerts-seed' });
     expect(created.status).toBe(201);
     key = created.body.api_key;
@@ -321,6 +323,27 @@ describe('Live alerts page (server-driven list, flyout, bulk, phones)', () => {
     await flyout.waitFor({ state: 'hidden' });
     expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe(`Details of alert: ${target.title}`);
     expect((await hashParams(page)).alert).toBeUndefined();
+  });
+
+  it('a link to an alert opens its flyout after sign-in; a viewer reads it but gets no way to change it', async () => {
+    const [target] = (await api('GET', '/alerts?limit=1')).body as Alert[];
+    const page = await openConsole(DESKTOP, VIEWER, `#/alerts?alert=${target.id}`);
+    await page.locator('#alert-detail[data-state="loaded"]').waitFor();
+    expect(await page.textContent('#alert-detail-title')).toBe(target.title);
+    expect(await page.isVisible('#alert-detail-actions')).toBe(false);
+    expect(await page.isVisible('#alert-note-form')).toBe(false);
+    await page.keyboard.press('Escape');
+    await page.locator('#alert-detail').waitFor({ state: 'hidden' });
+    expect(await page.locator('#alerts-body button, #alerts-body input').count()).toBe(0);
+    expect(await page.isVisible('#alerts-bulk')).toBe(false);
+    expect(await page.isVisible('#alerts-select-all')).toBe(false);
+    // Checked and closed here: one less live socket for the rest of the file.
+    const [watched] = pages.splice(
+      pages.findIndex((w) => w.page === page),
+      1,
+    );
+    expectWatchedClean([watched]);
+    await watched.context.close();
   });
 
   it('bulk-acknowledges the selected rows through PATCH /alerts', async () => {
