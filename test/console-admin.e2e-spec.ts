@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import type { Browser, Page } from 'playwright-core';
 import { apiKey, bearer, call, createUser, login, waitFor } from './support/http';
 import {
@@ -187,6 +188,13 @@ describe('console admin pages in a real browser', () => {
       const locked = await createUser(server.origin, adminToken, `locked-${tag()}@admin.test`, 'viewer', 'locked-password-123');
       const resetee = await createUser(server.origin, adminToken, `reset-${tag()}@admin.test`, 'viewer', 'before-reset-123');
       const promoted = await createUser(server.origin, adminToken, `role-${tag()}@admin.test`, 'operator');
+      const sso = await createUser(server.origin, adminToken, `sso-${tag()}@admin.test`, 'viewer');
+      // As if single sign-on had created it (on PostgreSQL; the embedded database is the app's own).
+      if (db.url) {
+        const client = new Client({ connectionString: db.url });
+        await client.connect();
+        await client.query('UPDATE users SET sso_subject = $1 WHERE id = $2', [`subject-${tag()}`, sso.id]).finally(() => client.end());
+      }
       for (let i = 0; i < MAX_FAILURES; i++) expect(await signInStatus(locked.username, `wrong-password-${i}-x`)).toBe(401);
       expect(await signInStatus(locked.username, locked.password)).toBe(429);
 
@@ -224,6 +232,19 @@ describe('console admin pages in a real browser', () => {
       await page.locator('#user-password-dialog').waitFor({ state: 'hidden' });
       expect(await signInStatus(resetee.username, 'after-reset-password-1')).toBe(200);
       expect(await signInStatus(resetee.username, resetee.password)).toBe(401);
+
+      // A single-sign-on user has no password: the server's 409 is said in the dialog, which stays open.
+      if (db.url) {
+        await page.getByRole('button', { name: `Reset password of ${sso.username}`, exact: true }).click();
+        await page.fill('#user-new-password', 'sso-password-123');
+        await page.fill('#user-new-password-repeat', 'sso-password-123');
+        await page.click('#user-password-ok');
+        await page.locator('#user-password-message', { hasText: 'single sign-on' }).waitFor();
+        expect(await page.isVisible('#user-password-dialog')).toBe(true);
+        await page.click('#user-password-cancel');
+        await page.locator('#user-password-dialog').waitFor({ state: 'hidden' });
+        expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe(`Reset password of ${sso.username}`);
+      }
 
       // ArrowUp on a role select browses: no dialog until Enter (or the Change button).
       const select = page.locator(`#users-body tr.user-row[data-id="${promoted.id}"] select.role-select`);

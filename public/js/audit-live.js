@@ -27,10 +27,34 @@ export function openAuditLive(onEvent, onState) {
     watch = null;
   };
 
+  /**
+   * One watch for the whole time the feed is down, not one per attempt: a watch started by a
+   * failed attempt just before the server came back would never see the outage it waits for
+   * (afterOutage), and the feed would sleep through the rest of its backoff.
+   */
+  const watchServer = () => {
+    if (watch || stopped) return;
+    const controller = new AbortController();
+    watch = controller;
+    waitForServer(controller.signal, { afterOutage: true }).then(
+      () => {
+        if (watch !== controller) return;
+        watch = null;
+        connect();
+      },
+      () => {},
+    );
+  };
+
   const connect = () => {
     clearTimeout(timer);
-    stopWatching();
     if (stopped) return;
+    // An attempt still in flight (the server came back meanwhile) gives way to this one.
+    if (socket) {
+      const previous = socket;
+      socket = null;
+      previous.close(1000, 'reconnecting');
+    }
     let ws;
     try {
       ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${WS_PATH}`);
@@ -42,6 +66,7 @@ export function openAuditLive(onEvent, onState) {
     ws.onopen = () => {
       if (socket !== ws) return;
       attempt = 0;
+      stopWatching();
       onState('live');
     };
     ws.onmessage = (message) => {
@@ -74,9 +99,7 @@ export function openAuditLive(onEvent, onState) {
     timer = setTimeout(connect, Math.round(ceiling / 2 + Math.random() * (ceiling / 2)));
     // The server back after an outage: reconnect now (a socket dropped while the server stayed up
     // keeps its backoff: afterOutage).
-    stopWatching();
-    watch = new AbortController();
-    waitForServer(watch.signal, { afterOutage: true }).then(connect, () => {});
+    watchServer();
   };
 
   connect();

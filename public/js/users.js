@@ -418,7 +418,7 @@ async function submitPassword() {
       await load();
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) return;
-      if (error instanceof ApiError && error.status === 409) message(box, `${user.username} cannot be given a password: ${error.message}.`);
+      if (error instanceof ApiError && error.status === 409) message(box, `Not possible: ${error.message}.`);
       else if (error instanceof ApiError && error.status === 404) message(box, `${user.username} no longer exists.`);
       else message(box, `Could not set the password: ${error.message}`);
     }
