@@ -26,6 +26,8 @@ let hasMore = false;
 let generation = 0;
 let searchTimer = null;
 let hiddenNew = 0;
+/** Frames that arrived while a reload was in flight: applied to the list it brings. */
+let missed = null;
 let users = [];
 const alerts = new Map();
 const rows = new Map();
@@ -130,6 +132,7 @@ export function reset() {
   generation += 1;
   clearTimeout(searchTimer);
   applied = null;
+  missed = null;
   state = defaultState();
   hasMore = false;
   hiddenNew = 0;
@@ -197,6 +200,7 @@ async function reload() {
   const wanted = { ...state };
   const window = timeWindow(wanted);
   setLoading(true);
+  missed = [];
   try {
     const list = await get(`/alerts${query({ ...listQuery(wanted, window), limit: PAGE_SIZE })}`);
     if (mine !== generation) return;
@@ -206,10 +210,15 @@ async function reload() {
     clear($('alerts-body'));
     for (const alert of Array.isArray(list) ? list : []) appendRow(alert);
     hasMore = Array.isArray(list) && list.length >= PAGE_SIZE;
+    // The server may have answered before those changes: not one is lost (older versions are ignored).
+    const late = missed ?? [];
+    missed = null;
+    for (const frame of late) upsert(frame.data, frame.type === 'alert.created' ? 'fresh' : 'changed');
     afterRowsChanged();
     void summary.load();
   } catch (error) {
     if (mine !== generation) return;
+    missed = null;
     $('alerts-count').textContent = 'The alerts could not be loaded.';
     if (!(error instanceof ApiError && error.status === 401)) session?.flash(`Could not load alerts: ${error.message}`);
   } finally {
@@ -278,6 +287,7 @@ function onFrame(frame) {
   }
   summary.changed();
   detail.changed(alert);
+  missed?.push(frame);
   if (!applied) return;
   upsert(alert, frame.type === 'alert.created' ? 'fresh' : 'changed');
 }
