@@ -263,6 +263,15 @@ describe('Live alerts page (server-driven list, flyout, bulk, phones)', () => {
           .join() === `${h},${l}`,
       [high.id, low.id],
     );
+
+    // Acknowledge from the keyboard: the row is redrawn, the focus stays on it (its Resolve).
+    const lowRow = page.locator(`#alerts-body tr[data-id="${low.id}"]`);
+    await lowRow.locator('button[data-action="acknowledged"]').focus();
+    await page.keyboard.press('Enter');
+    await lowRow.locator('.alert-status:text-is("acknowledged")').waitFor();
+    expect(
+      await page.evaluate(() => [(document.activeElement as HTMLElement).closest('tr')?.dataset.id, (document.activeElement as HTMLElement).dataset.action]),
+    ).toEqual([low.id, 'resolved']);
   });
 
   it('opens the detail flyout: notes, history after acknowledging, assign to me; Escape returns the focus to the row', async () => {
@@ -299,6 +308,9 @@ describe('Live alerts page (server-driven list, flyout, bulk, phones)', () => {
     expect(await entry.locator('.history-from').textContent()).toBe('open');
     expect(await entry.locator('.history-to').textContent()).toBe('acknowledged');
     await row.locator('.alert-status:text-is("acknowledged")').waitFor();
+    // The button pressed is gone (redrawn): the keyboard stays in the panel, on the next status.
+    await page.waitForFunction(() => (document.activeElement as HTMLElement | null)?.dataset.action === 'resolved');
+    expect(await page.evaluate(() => document.querySelector('#alert-detail')?.contains(document.activeElement))).toBe(true);
 
     await page.fill('#alert-detail-assignee-input', ANALYST.username);
     await page.click('#alert-detail-assign-submit');
@@ -361,6 +373,7 @@ describe('Live alerts page (server-driven list, flyout, bulk, phones)', () => {
     await shot(page, '1440-bulk');
     await page.click('#alerts-bulk-ack');
     await page.locator('#alerts-bulk-result:text-is("3 alerts acknowledged.")').waitFor();
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('alerts-select-all');
     for (const id of ids) expect((await api('GET', `/alerts/${id}`)).body.status).toBe('acknowledged');
     for (const id of ids) await page.locator(`#alerts-body tr[data-id="${id}"] .alert-status:text-is("acknowledged")`).waitFor();
     await expectChipsMatchSummary(page);

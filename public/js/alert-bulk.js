@@ -81,6 +81,8 @@ export function createBulk(hooks) {
     });
     // busy() enabled the button again: the selection decides.
     render(false);
+    // Done, its buttons disabled: the keyboard goes on from "select all shown".
+    if (ok && (button.disabled || button.offsetParent === null)) $('alerts-select-all').focus();
     return ok;
   }
 

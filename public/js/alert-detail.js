@@ -68,7 +68,7 @@ export function createDetail(hooks) {
   async function change(button, body, done) {
     if (!current) return false;
     const id = current.id;
-    return busy(button, async () => {
+    const ok = await busy(button, async () => {
       try {
         const updated = await patch(`/alerts/${encodeURIComponent(id)}`, body);
         hooks.onAlert(updated);
@@ -88,6 +88,17 @@ export function createDetail(hooks) {
         return false;
       }
     });
+    // The button may be gone (the status buttons are redrawn) or hidden ("Assign to me" once it is
+    // mine): the keyboard stays in the panel, on the control that now does the next thing.
+    const focus = document.activeElement;
+    if (dialog.open && (!button.isConnected || button.hidden || !focus || focus === document.body || !dialog.contains(focus))) {
+      const candidates =
+        'status' in body
+          ? [$('alert-detail-status-buttons').querySelector('button')]
+          : [$('alert-detail-unassign'), $('alert-detail-assign-me'), $('alert-detail-assignee-input')];
+      (candidates.find((element) => element && !element.hidden) ?? $('alert-detail-title')).focus();
+    }
+    return ok;
   }
 
   async function addNote() {
@@ -141,7 +152,10 @@ export function createDetail(hooks) {
     $('alert-detail-actions').hidden = !writable;
     $('alert-note-form').hidden = !writable;
     if (!writable) return;
-    clear($('alert-detail-status-buttons')).append(
+    // Redrawn (a frame, my own change): a focused status button hands the focus to its successor.
+    const group = $('alert-detail-status-buttons');
+    const focused = group.contains(document.activeElement) ? document.activeElement.dataset.action : null;
+    clear(group).append(
       ...STATUS_ACTIONS.filter(([, , shown]) => shown(alert.status)).map(([status, label]) =>
         h('button', {
           type: 'button',
@@ -152,6 +166,7 @@ export function createDetail(hooks) {
         }),
       ),
     );
+    if (focused) (group.querySelector(`button[data-action="${focused}"]`) ?? group.querySelector('button') ?? $('alert-detail-title')).focus();
     $('alert-detail-assign-me').hidden = Boolean(me()) && alert.assignee === me();
     $('alert-detail-unassign').hidden = !alert.assignee;
   }

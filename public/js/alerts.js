@@ -372,6 +372,7 @@ function rowFor(alert, fits) {
 
 /** A row's status button: PATCH /alerts/{id}, the row shows the answer. */
 function setStatus(alert, status, button) {
+  const focused = document.activeElement === button;
   void busy(button, async () => {
     try {
       upsert(await patch(`/alerts/${encodeURIComponent(alert.id)}`, { status }), '');
@@ -380,6 +381,12 @@ function setStatus(alert, status, button) {
       if (error instanceof ApiError && error.status === 401) return;
       session?.flash(`Could not update the alert: ${error.message}`);
     }
+  }).then(() => {
+    // The row was redrawn while its button was disabled (so not focused): the keyboard stays on the row.
+    const now = document.activeElement;
+    if (!focused || (now && now !== document.body && now.isConnected)) return;
+    const row = rows.get(alert.id);
+    (row?.querySelector(`button[data-action="${status}"]`) ?? row?.querySelector('button[data-action]') ?? row?.querySelector('a.details'))?.focus();
   });
 }
 
