@@ -370,6 +370,7 @@ function render(keys) {
       actions,
     ];
     cells.forEach((cell, i) => (cell.dataset.label = COLUMNS[i]));
+    cells.slice(0, -1).forEach(oneBlock);
     body.append(
       h('tr', { class: ['key-row', revoked && 'revoked', expired && 'expired'], dataset: { id: key.id, prefix: key.key_prefix } }, ...cells),
       view.panel,
@@ -379,6 +380,14 @@ function render(keys) {
   show($('keys-empty'), sorted.length === 0);
   // A key being edited that is gone or revoked cannot be saved any more.
   if (editing && !sorted.some((key) => key.id === editing.id && !key.revoked_at)) stopEditing();
+}
+
+/**
+ * A cell's content as one block: on a phone the cell is a grid of its label and its content, and
+ * each further child would otherwise fall under the label.
+ */
+function oneBlock(cell) {
+  if (cell.childNodes.length > 1) cell.replaceChildren(h('div', { class: 'cell-body' }, ...cell.childNodes));
 }
 
 // ---------------------------------------------------------------- usage

@@ -138,9 +138,13 @@ function render(users) {
           h('td', { class: 'role-cell' }, roleSelect, applyRole),
           h(
             'td',
-            { class: 'user-state' },
-            h('span', { class: ['pill', user.disabled ? 'pill-bad' : 'pill-ok'], text: user.disabled ? 'disabled' : 'active' }),
-            locked ? h('span', { class: ['pill', 'pill-warn', 'lock-badge'] }, 'Locked until ', time(user.locked_until)) : null,
+            {},
+            h(
+              'div',
+              { class: 'user-state' },
+              h('span', { class: ['pill', user.disabled ? 'pill-bad' : 'pill-ok'], text: user.disabled ? 'disabled' : 'active' }),
+              locked ? h('span', { class: ['pill', 'pill-warn', 'lock-badge'] }, 'Locked until ', time(user.locked_until)) : null,
+            ),
           ),
           h('td', {}, time(user.created_at)),
           h('td', { class: 'sessions-cell' }, sessionsButton),
@@ -154,7 +158,11 @@ function render(users) {
 
 /** Each cell labelled by its column, which the narrow layout shows in place of the header. */
 function labelled(cells) {
-  cells.forEach((cell, i) => (cell.dataset.label = COLUMNS[i]));
+  cells.forEach((cell, i) => {
+    cell.dataset.label = COLUMNS[i];
+    // One block of content per cell: on a phone a further child would fall under the label.
+    if (cell !== cells[cells.length - 1] && cell.childNodes.length > 1) cell.replaceChildren(h('div', { class: 'cell-body' }, ...cell.childNodes));
+  });
   return cells;
 }
 
