@@ -97,7 +97,12 @@ export function createAlertSocket(hooks) {
     };
   }
 
-  function scheduleReconnect(why = 'Connection lost.') {
+  /**
+   * Backoff, and meanwhile a watch on /healthz. `sawOutage`: the last attempt found the server not
+   * answering, so the first answer from it is the sign to go (else one is needed after a failed
+   * probe: a socket dropped while the server is up keeps its backoff).
+   */
+  function scheduleReconnect(why = 'Connection lost.', { sawOutage = false } = {}) {
     stopWaiting();
     attempt += 1;
     const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
@@ -114,7 +119,7 @@ export function createAlertSocket(hooks) {
     // (only after it was seen down, so a socket refused by a running server keeps its backoff).
     const controller = new AbortController();
     watch = controller;
-    waitForServer(controller.signal, { afterOutage: true }).then(
+    waitForServer(controller.signal, { afterOutage: !sawOutage }).then(
       () => {
         if (watch === controller && running) void reconnect();
       },
@@ -139,7 +144,11 @@ export function createAlertSocket(hooks) {
         hooks.onSignedOut(reason);
         return;
       }
-      scheduleReconnect('The server cannot be reached.');
+      // Not reached (0), or a proxy's 502/504: the server was down just now. Had it come back before
+      // the watch's first probe, a watch waiting to see it down first would wait out the backoff.
+      // (A 503 from the app itself, say its database is down, keeps the backoff: no retry each second.)
+      const down = error instanceof ApiError && [0, 502, 504].includes(error.status);
+      scheduleReconnect('The server cannot be reached.', { sawOutage: down });
       return;
     }
     connect();

@@ -55,9 +55,11 @@ export function init() {
   detail = createDetail({ session: () => session, onAlert: (alert) => upsert(alert, ''), onClosed: detailClosed });
   bulk = createBulk({ session: () => session, shownIds: () => [...rows.keys()], onDone: () => summary.changed() });
 
-  for (const id of ['alerts-filter-status', 'alerts-filter-severity', 'alerts-filter-assignee', 'alerts-sort', 'alerts-since', 'alerts-until']) {
+  for (const id of ['alerts-filter-status', 'alerts-filter-severity', 'alerts-filter-assignee', 'alerts-sort']) {
     $(id).addEventListener('change', () => commit('push'));
   }
+  // A date is typed field by field (each one a change): one history entry for the range, not one per field.
+  for (const id of ['alerts-since', 'alerts-until']) $(id).addEventListener('change', () => commit('replace'));
   $('alerts-range').addEventListener('change', () => {
     rangeChosen();
     commit('push');
@@ -122,6 +124,8 @@ export function enter() {
 }
 
 export function leave() {
+  // A search still waiting for its debounce would write #/alerts over the page being opened.
+  clearTimeout(searchTimer);
   detail.dismiss();
 }
 
