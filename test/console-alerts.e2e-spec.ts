@@ -34,6 +34,8 @@ const WORDS = ['phishing', 'malware', 'bruteforce', 'exfiltration', 'beacon'];
 /** Screenshots go to .tmp/console-screenshots/ (git-ignored). */
 const SCREENSHOTS = path.join(path.resolve(__dirname, '..'), '.tmp', 'console-screenshots');
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SCREENSHOTS, `alerts-${name}.png`) });
+/** UPDATE_DOCS_SCREENSHOTS=1 also writes the README's picture of the page (docs/console-live-alerts.png). */
+const DOCS_SCREENSHOTS = process.env.UPDATE_DOCS_SCREENSHOTS === '1';
 
 interface Alert {
   id: string;
@@ -371,6 +373,7 @@ describe('Live alerts page (server-driven list, flyout, bulk, phones)', () => {
     expect((await second.boundingBox())?.y).toBe(before);
     await page.locator('#alerts-bulk-count:text-is("3 selected")').waitFor();
     await shot(page, '1440-bulk');
+    if (DOCS_SCREENSHOTS) await page.screenshot({ path: path.join(path.resolve(__dirname, '..'), 'docs', 'console-live-alerts.png') });
     await page.click('#alerts-bulk-ack');
     await page.locator('#alerts-bulk-result:text-is("3 alerts acknowledged.")').waitFor();
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('alerts-select-all');
