@@ -1,3 +1,4 @@
+import { DataSource } from 'typeorm';
 import { apiKey, bearer, call, createUser, login, type Json } from './support/http';
 import { ADMIN, databaseForFile, startTestApp, TestApp } from './support/test-app';
 import { LiveClient, openLive } from './support/ws';
@@ -503,6 +504,37 @@ describe('alert triage (assignee, notes, history, bulk, search, sort, summary)',
     it('is open to alerts:read (viewer) and refused without credentials', async () => {
       expect((await get(`${ALERTS}/summary`, bearer(operator))).status).toBe(200);
       expect((await get(`${ALERTS}/summary`, {})).status).toBe(401);
+    });
+  });
+
+  describe('search past the newest rows (the page is looked for among the newest 4,000 first)', () => {
+    let word: string;
+    let older: AlertBody[];
+
+    beforeAll(async () => {
+      word = tag();
+      older = await createMany(3, (i) => ({ title: `old ${word} ${i}`, severity: 'high' }));
+      // 4,100 newer alerts without the word, straight into the table (4,100 POSTs would take minutes),
+      // 1 ms apart (the embedded database's clock may give rows of one statement the same time).
+      await t.app.get(DataSource).query(
+        `INSERT INTO "alerts" ("title", "severity", "source", "created_at")
+           SELECT 'filler ' || i, 'low', 'filler-source', clock_timestamp() + i * interval '1 millisecond' FROM generate_series(1, 4100) AS i`,
+      );
+    }, 60_000);
+
+    it('still finds older matches, newest first, with before and the other filters', async () => {
+      expect((await list(`q=${word}`)).map((a) => a.id)).toEqual(older.map((a) => a.id).reverse());
+      const first = await list(`q=${word}&limit=2`);
+      expect(first.map((a) => a.id)).toEqual([older[2].id, older[1].id]);
+      expect((await list(`q=${word}&limit=2&before=${first[1].id}`)).map((a) => a.id)).toEqual([older[0].id]);
+      expect((await list(`q=${word}&sort=oldest&limit=2`)).map((a) => a.id)).toEqual([older[0].id, older[1].id]);
+      expect((await list(`q=${word}&severity=high&status=open`)).map((a) => a.id)).toEqual(older.map((a) => a.id).reverse());
+      expect(await list(`q=${word}&severity=low`)).toEqual([]);
+    });
+
+    it('finds a full page among the newest rows', async () => {
+      const page = await list(`q=filler%20source&limit=5`);
+      expect(page.map((a) => a.title)).toEqual(['filler 4100', 'filler 4099', 'filler 4098', 'filler 4097', 'filler 4096']);
     });
   });
 
