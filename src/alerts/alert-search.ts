@@ -62,14 +62,19 @@ export class SqlParams {
   }
 }
 
-/** The conditions of a time window on created_at: since inclusive, until exclusive. */
-export function windowConditions(params: SqlParams, since: string | undefined, until: string | undefined, column = 'a."created_at"'): string[] {
+/** Refuses a window that ends before it starts (400). */
+export function checkWindow(since: string | undefined, until: string | undefined): void {
   if (since !== undefined && until !== undefined && Date.parse(since) > Date.parse(until)) {
     throw new BadRequestException('since must not be after until');
   }
+}
+
+/** The conditions of a time window on created_at: since inclusive, until exclusive. */
+function windowConditions(params: SqlParams, since: string | undefined, until: string | undefined): string[] {
+  checkWindow(since, until);
   const where: string[] = [];
-  if (since !== undefined) where.push(`${column} >= ${params.add(new Date(since))}`);
-  if (until !== undefined) where.push(`${column} < ${params.add(new Date(until))}`);
+  if (since !== undefined) where.push(`a."created_at" >= ${params.add(new Date(since))}`);
+  if (until !== undefined) where.push(`a."created_at" < ${params.add(new Date(until))}`);
   return where;
 }
 
@@ -150,7 +155,7 @@ export function listStatement(query: ListAlertsQuery, anchorId?: string): ListPl
  * 1970 UTC, as the migration AlertCounts keys them.
  */
 export function summaryStatement(since: string | undefined, until: string | undefined): { sql: string; params: unknown[] } {
-  windowConditions(new SqlParams(), since, until);
+  checkWindow(since, until);
   const HOUR_MS = 3_600_000;
   const params = new SqlParams();
   const from = since === undefined ? undefined : new Date(since);
