@@ -94,6 +94,9 @@ export class ListAlertsQuery {
   @OptionalField()
   @IsString()
   @Length(1, 100)
+  // No username holds a control character, and PostgreSQL cannot take a NUL in a text parameter.
+  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
+  @Matches(/^[^\u0000-\u001f\u007f]+$/, { message: 'assignee must be a username or none' })
   assignee?: string;
 
   @ApiPropertyOptional({ description: 'ISO 8601 time: alerts created at or after it' })
