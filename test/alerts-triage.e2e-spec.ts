@@ -286,6 +286,36 @@ describe('alert triage (assignee, notes, history, bulk, search, sort, summary)',
       }
     });
 
+    it('unassigns many with assignee null', async () => {
+      const alerts = await createMany(2, () => ({}));
+      const ids = alerts.map((a) => a.id);
+      expect((await bulk({ ids, assignee: 'ana@triage.test' })).status).toBe(200);
+      expect((await bulk({ ids, assignee: null })).body).toEqual({ updated: 2 });
+      for (const id of ids) expect((await detail(id)).assignee).toBeNull();
+    });
+
+    it('runs overlapping bulk changes side by side without a deadlock, each history row starting where the last ended', async () => {
+      const alerts = await createMany(12, () => ({}));
+      const ids = alerts.map((a) => a.id);
+      const statuses = ['acknowledged', 'resolved', 'open'] as const;
+      const replies = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => {
+          // Each request names the ids in another order; the server locks them in one order.
+          const order = [...ids].sort(() => Math.random() - 0.5);
+          return bulk({ ids: order, status: statuses[i % 3], assignee: i % 2 ? 'ana@triage.test' : 'Bob@Triage.test' });
+        }),
+      );
+      expect(replies.map((r) => r.status)).toEqual(Array(8).fill(200));
+      for (const id of ids) {
+        const found = await detail(id);
+        for (const field of ['status', 'assignee']) {
+          const rows = found.history.filter((h: Json) => h.field === field);
+          for (let i = 1; i < rows.length; i++) expect(rows[i].from).toBe(rows[i - 1].to);
+          if (rows.length > 0) expect(rows.at(-1).to).toBe(field === 'status' ? found.status : found.assignee);
+        }
+      }
+    });
+
     it('takes 500 ids and refuses 501', async () => {
       const ids = (n: number) => Array.from({ length: n }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
       expect((await bulk({ ids: ids(500), status: 'resolved' })).status).toBe(404);
