@@ -17,8 +17,8 @@ const SEARCH_WORD = /([\p{L}\p{N}\p{M}]+)(\*)?/gu;
  * separates words, as punctuation does in the stored document) must be a word of the alert; a word
  * written with a `*` after it (`phish*`) may also be the start of one. Whole words are the default
  * because the index finds them by skipping through its lists, while a prefix collects every row of
- * every word it starts first (`host*` is every alert here: 55 ms more on 1,000,000 alerts under
- * load). Each word is quoted, so nothing else the client sends is read as tsquery syntax. Null
+ * every word it starts first (`host*` is every alert in the bench: ≈ 50 ms more on 1,000,000 alerts,
+ * bench/RESULTS.md). Each word is quoted, so nothing else the client sends is read as tsquery syntax. Null
  * when q has no word.
  */
 export function searchQueryText(q: string): string | null {
