@@ -4,7 +4,7 @@ import { ADMIN, ALLOWED_ORIGIN, databaseForFile, startTestApp, TestApp } from '.
 import { sleep } from './support/ws';
 
 const ALERTS = '/api/v1/alerts';
-const ALERT_FIELDS = ['created_at', 'description', 'id', 'severity', 'source', 'status', 'title', 'updated_at'];
+const ALERT_FIELDS = ['assignee', 'created_at', 'description', 'id', 'severity', 'source', 'status', 'title', 'updated_at'];
 
 interface AlertBody {
   id: string;

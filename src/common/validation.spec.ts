@@ -109,8 +109,8 @@ describe.each(REQUEST_CLASSES.map((metatype) => [metatype.name, metatype] as con
 
   it('declares fields', () => expect(fields.length).toBeGreaterThan(0));
 
-  /** Where the API takes null as a value: a key's rate_limit (null removes the limit). */
-  const nullable = new Set(['rate_limit']);
+  /** Where the API takes null as a value: a key's rate_limit (null removes the limit), an alert's assignee (null unassigns). */
+  const nullable = new Set(['rate_limit', 'assignee']);
 
   it.each(fields.filter((field) => !nullable.has(field)))('refuses null in %s', async (field) => {
     const messages = await problems(metatype, { [field]: null });
