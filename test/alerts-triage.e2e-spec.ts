@@ -316,6 +316,23 @@ describe('alert triage (assignee, notes, history, bulk, search, sort, summary)',
       }
     });
 
+    it('runs beside the deletion of the assignee without a deadlock: every answer a success, every alert unassigned', async () => {
+      for (let round = 0; round < 12; round++) {
+        const user = await createUser(t.baseUrl, admin, `racer${round}@triage.test`, 'analyst');
+        const alerts = await Promise.all(Array.from({ length: 40 }, () => createAlert()));
+        const ids = alerts.map((alert) => alert.id);
+        expect((await bulk({ ids, assignee: `racer${round}@triage.test` })).status).toBe(200);
+        // The bulk change locks the alerts in id order; the deletion's trigger must too, or each
+        // holds one alert the other waits for (PostgreSQL then aborts one: a 500 before the fix).
+        const [deleted, ...changed] = await Promise.all([
+          call(t.baseUrl, 'DELETE', `/api/v1/users/${user.id}`, { headers: bearer(admin) }),
+          ...['acknowledged', 'resolved', 'open'].map((status) => bulk({ ids, status })),
+        ]);
+        expect([deleted.status, ...changed.map((reply) => reply.status)]).toEqual([204, 200, 200, 200]);
+        for (const id of ids) expect((await detail(id)).assignee).toBeNull();
+      }
+    });
+
     it('takes 500 ids and refuses 501', async () => {
       const ids = (n: number) => Array.from({ length: n }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
       expect((await bulk({ ids: ids(500), status: 'resolved' })).status).toBe(404);
@@ -603,6 +620,26 @@ describe('alert triage (assignee, notes, history, bulk, search, sort, summary)',
     ])('PATCH /alerts with %s → 400', async (_what, raw) => {
       const reply = await call(t.baseUrl, 'PATCH', ALERTS, { headers: { ...bearer(analyst), 'content-type': 'application/json' }, raw });
       expect(reply.status).toBe(400);
+    });
+
+    it('counts characters as the columns do: variation selectors count (they passed @Length and reached varchar as a 500)', async () => {
+      const alert = await createAlert();
+      const selectors = 'a\uFE0F';
+      expect((await note(alert.id, { text: selectors.repeat(2000) })).status).toBe(201);
+      const tooLong = await note(alert.id, { text: selectors.repeat(2001) });
+      expect(tooLong.status).toBe(400);
+      expect(tooLong.body.message).toMatch(/text must be 1 to 4000 characters long/);
+      const title = await call(t.baseUrl, 'POST', ALERTS, {
+        headers: bearer(analyst),
+        body: { title: selectors.repeat(101), severity: 'low', source: 'idp' },
+      });
+      expect(title.status).toBe(400);
+      const source = await call(t.baseUrl, 'POST', ALERTS, {
+        headers: bearer(analyst),
+        body: { title: 'x', severity: 'low', source: selectors.repeat(51) },
+      });
+      expect(source.status).toBe(400);
+      expect((await detail(alert.id)).notes).toHaveLength(1);
     });
 
     it('POST notes with a non-object body → 400', async () => {

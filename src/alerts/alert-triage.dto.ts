@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsString, Length, Matches } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsString, Matches } from 'class-validator';
+import { CharLength } from '../common/char-length';
 import { UUID_PATTERN } from '../common/uuid-param.pipe';
 import { type AlertView, UpdateAlertDto } from './alerts.dto';
 
@@ -20,7 +21,7 @@ export class BulkUpdateAlertsDto extends UpdateAlertDto {
 export class CreateNoteDto {
   @ApiProperty({ minLength: 1, maxLength: MAX_NOTE_LENGTH })
   @IsString()
-  @Length(1, MAX_NOTE_LENGTH)
+  @CharLength(1, MAX_NOTE_LENGTH)
   @Matches(/\S/, { message: 'text must not be blank' })
   text: string;
 }

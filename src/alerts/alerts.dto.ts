@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsNotEmpty, IsString, Length, Matches, Max, MaxLength, Min, ValidateIf } from 'class-validator';
+import { CharLength } from '../common/char-length';
 import { IsTimestamp } from '../common/is-timestamp';
 import { OptionalField } from '../common/validation';
 import { ALERT_STATUSES, type AlertStatus, SEVERITIES, type Severity } from './alert.entity';
@@ -11,7 +12,7 @@ export type AlertSort = (typeof ALERT_SORTS)[number];
 export class CreateAlertDto {
   @ApiProperty({ minLength: 1, maxLength: 200 })
   @IsString()
-  @Length(1, 200)
+  @CharLength(1, 200)
   @Matches(/\S/, { message: 'title must not be blank' })
   title: string;
 
@@ -21,7 +22,7 @@ export class CreateAlertDto {
 
   @ApiProperty({ minLength: 1, maxLength: 100 })
   @IsString()
-  @Length(1, 100)
+  @CharLength(1, 100)
   @Matches(/\S/, { message: 'source must not be blank' })
   source: string;
 

@@ -41,6 +41,16 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return DATABASE_DOWN.test(text) || ['57P01', '57P03', '08006', '08001', '08003'].includes(err?.driverError?.code ?? err?.code ?? '');
 }
 
+/** PostgreSQL's code for a database error, if it is one. */
+function sqlStateOf(error: unknown): string | undefined {
+  const err = error as { code?: unknown; driverError?: { code?: unknown } };
+  const code = err?.driverError?.code ?? err?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+/** A deadlock or serialization failure: nothing was written and the same request can be sent again. */
+const TRANSIENT_CONFLICT = new Set(['40001', '40P01']);
+
 /** Builds the contract's error body for any thrown value; never a stack trace. */
 export function errorResponse(exception: unknown): { body: ErrorBody; headers: Record<string, string> } {
   const headers: Record<string, string> = {};
@@ -58,6 +68,14 @@ export function errorResponse(exception: unknown): { body: ErrorBody; headers: R
   } else if (isDatabaseUnavailable(exception)) {
     status = HttpStatus.SERVICE_UNAVAILABLE;
     message = 'the database is unavailable; retry shortly';
+  } else if (TRANSIENT_CONFLICT.has(sqlStateOf(exception) ?? '')) {
+    status = HttpStatus.SERVICE_UNAVAILABLE;
+    message = 'a concurrent change got in the way and nothing was changed; retry';
+    headers['Retry-After'] = '1';
+  } else if (sqlStateOf(exception) === '22001') {
+    // Validation counts as the columns do; this is the safety net if a limit ever disagrees.
+    status = HttpStatus.BAD_REQUEST;
+    message = 'a value is longer than its field allows';
   } else {
     const parserError = exception as { type?: string; status?: number };
     if (parserError?.type === 'entity.too.large') {

@@ -58,6 +58,8 @@ export class AlertTriage1764370000011 implements MigrationInterface {
     await queryRunner.query(`
       CREATE FUNCTION aurora_unassign_deleted_user() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
+        -- Locks the user's alerts in id order first, as a bulk change does, so the two never deadlock.
+        PERFORM 1 FROM "alerts" WHERE "assignee_id" = OLD.id ORDER BY "id" FOR UPDATE;
         WITH unassigned AS (
           UPDATE "alerts" SET "assignee_id" = NULL, "updated_at" = clock_timestamp() WHERE "assignee_id" = OLD.id RETURNING "id"
         )
