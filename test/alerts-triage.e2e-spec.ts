@@ -34,6 +34,8 @@ describe('alert triage (assignee, notes, history, bulk, search, sort, summary)',
   let viewer: string;
   let operator: string;
   let key: string;
+  /** How history and notes name the key: its label, then its service name. */
+  let keyActor: string;
   const clients: LiveClient[] = [];
 
   beforeAll(async () => {
@@ -52,6 +54,7 @@ describe('alert triage (assignee, notes, history, bulk, search, sort, summary)',
     operator = await login(t.baseUrl, 'operator@triage.test', PASSWORD);
     const issued = await call(t.baseUrl, 'POST', '/api/v1/auth/api-keys', { headers: bearer(admin), body: { service_name: 'soar-bot' } });
     key = issued.body.api_key;
+    keyActor = `${issued.body.key_prefix as string} (soar-bot)`;
   });
   afterAll(async () => {
     for (const client of clients) client.close();
@@ -200,7 +203,7 @@ describe('alert triage (assignee, notes, history, bulk, search, sort, summary)',
       expect(history.map((h: Json) => ({ actor: h.actor, field: h.field, from: h.from, to: h.to }))).toEqual([
         { actor: 'ana@triage.test', field: 'status', from: 'open', to: 'acknowledged' },
         { actor: 'ana@triage.test', field: 'assignee', from: null, to: 'Bob@Triage.test' },
-        { actor: 'soar-bot', field: 'assignee', from: 'Bob@Triage.test', to: 'ana@triage.test' },
+        { actor: keyActor, field: 'assignee', from: 'Bob@Triage.test', to: 'ana@triage.test' },
         { actor: ADMIN.username, field: 'status', from: 'acknowledged', to: 'resolved' },
         { actor: ADMIN.username, field: 'assignee', from: 'ana@triage.test', to: null },
       ]);
@@ -228,7 +231,8 @@ describe('alert triage (assignee, notes, history, bulk, search, sort, summary)',
       expect(first.body).toMatchObject({ author: 'ana@triage.test', text: 'looked at the proxy logs' });
       const second = await note(alert.id, { text: 'x'.repeat(4000) }, apiKey(key));
       expect(second.status).toBe(201);
-      expect(second.body.author).toBe('soar-bot');
+      expect(second.body.author).toBe(keyActor);
+      expect(keyActor).toMatch(/^ak_\S+ \(soar-bot\)$/);
       const found = await detail(alert.id);
       expect(found.notes).toEqual([first.body, second.body]);
       expect(Date.parse(found.updated_at)).toBeGreaterThan(Date.parse(alert.updated_at));

@@ -39,7 +39,9 @@ export function parseHash(hash) {
   if (validIso(since)) state.since = new Date(since).toISOString();
   if (validIso(until)) state.until = new Date(until).toISOString();
   if (state.since || state.until) state.range = 'custom';
-  state.alert = (params.get('alert') ?? '').slice(0, 64);
+  // Only an alert id opens the panel: "." or "../x" would make the fetch path name another resource.
+  const alert = params.get('alert') ?? '';
+  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(alert)) state.alert = alert.toLowerCase();
   return state;
 }
 

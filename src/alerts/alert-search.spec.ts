@@ -1,5 +1,15 @@
 import { BadRequestException } from '@nestjs/common';
-import { listStatement, MAX_SEARCH_WORDS, SEARCH_WINDOW, searchQueryText, sortClauses, summaryOf, summaryStatement } from './alert-search';
+import {
+  listStatement,
+  MAX_PREFIX_WORDS,
+  MAX_SEARCH_WORDS,
+  MIN_PREFIX_LENGTH,
+  SEARCH_WINDOW,
+  searchQueryText,
+  sortClauses,
+  summaryOf,
+  summaryStatement,
+} from './alert-search';
 
 describe('searchQueryText', () => {
   it('requires every word, whole, and a word with * after it also as the start of a word', () => {
@@ -26,6 +36,16 @@ describe('searchQueryText', () => {
 
   it('has no query for text without a word', () => {
     expect(searchQueryText(' -- !! ')).toBeNull();
+  });
+
+  it(`refuses a prefix shorter than ${MIN_PREFIX_LENGTH} characters and more than ${MAX_PREFIX_WORDS} prefixes (each walks the index)`, () => {
+    expect(searchQueryText('abc*')).toBe("'abc':*");
+    expect(searchQueryText('ab')).toBe("'ab'");
+    expect(() => searchQueryText('ab*')).toThrow(/at least 3 characters before the \*/);
+    expect(() => searchQueryText('host* é*')).toThrow(BadRequestException);
+    expect(searchQueryText('éàü*')).toBe("'éàü':*");
+    expect(searchQueryText('one* two* three')).toBe("'one':* & 'two':* & 'three'");
+    expect(() => searchQueryText('one* two* three*')).toThrow(/at most 2 words ending in \*/);
   });
 
   it(`refuses more than ${MAX_SEARCH_WORDS} words with 400`, () => {

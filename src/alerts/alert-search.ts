@@ -8,6 +8,9 @@ import { ALERT_COLUMNS, ALERT_FROM, type AlertSort, type AlertSummaryView, type 
 /** At most this many words in `q`: each is one more index lookup. */
 export const MAX_SEARCH_WORDS = 8;
 export const DEFAULT_PAGE_SIZE = 50;
+/** A prefix search (`word*`) collects every indexed word it starts: at least this long, at most this many. */
+export const MIN_PREFIX_LENGTH = 3;
+export const MAX_PREFIX_WORDS = 2;
 
 /** A word of `q` (letters, digits, combining marks), and a `*` right after it. */
 const SEARCH_WORD = /([\p{L}\p{N}\p{M}]+)(\*)?/gu;
@@ -22,10 +25,16 @@ const SEARCH_WORD = /([\p{L}\p{N}\p{M}]+)(\*)?/gu;
  * when q has no word.
  */
 export function searchQueryText(q: string): string | null {
-  const terms = [...q.normalize('NFC').matchAll(SEARCH_WORD)].map(([, word, star]) => (star ? `'${word}':*` : `'${word}'`));
-  if (terms.length === 0) return null;
-  if (terms.length > MAX_SEARCH_WORDS) throw new BadRequestException(`q may hold at most ${MAX_SEARCH_WORDS} words`);
-  return terms.join(' & ');
+  const words = [...q.normalize('NFC').matchAll(SEARCH_WORD)];
+  if (words.length === 0) return null;
+  if (words.length > MAX_SEARCH_WORDS) throw new BadRequestException(`q may hold at most ${MAX_SEARCH_WORDS} words`);
+  const prefixes = words.filter(([, , star]) => star);
+  // A short prefix (a*) starts nearly every word in the index: each one walks most of it.
+  if (prefixes.some(([, word]) => [...word].length < MIN_PREFIX_LENGTH)) {
+    throw new BadRequestException(`a word ending in * needs at least ${MIN_PREFIX_LENGTH} characters before the *`);
+  }
+  if (prefixes.length > MAX_PREFIX_WORDS) throw new BadRequestException(`q may hold at most ${MAX_PREFIX_WORDS} words ending in *`);
+  return words.map(([, word, star]) => (star ? `'${word}':*` : `'${word}'`)).join(' & ');
 }
 
 interface SortSpec {

@@ -16,9 +16,13 @@ export interface AlertChanges {
   assignee?: string | null;
 }
 
-/** Who changed an alert or wrote a note, as the audit trail names them: a user's username, a key's service name. */
+/**
+ * Who changed an alert or wrote a note: a user's username; a key as its label and service name,
+ * "ak_1a2b3c4d (soar-bot)", so that a key named like a person is never taken for them (usernames
+ * hold no spaces) and the audit trail, which names keys by label, finds it.
+ */
 export function actorOf(principal: Principal): string {
-  return principal.sub;
+  return principal.kind === 'api_key' ? `${principal.keyPrefix ?? 'ak_?'} (${principal.sub})` : principal.sub;
 }
 
 const ASSIGNEE_ROLES = rolesWith('alerts:write');

@@ -171,6 +171,19 @@ describe.each([
     expect(await counter.lockedUntil(['bob'])).toEqual([null]);
   });
 
+  if (withRedis) {
+    it('lists nobody as locked, instead of failing the users list, while Redis does not answer', async () => {
+      for (let i = 0; i < LIMIT; i++) await counter.reserve('alice');
+      const pipeline = redis!.pipeline.bind(redis);
+      redis!.pipeline = () => ({ ...pipeline(), exec: () => Promise.reject(new Error('MaxRetriesPerRequestError')) });
+      await expect(counter.lockedUntil(['alice', 'bob'])).resolves.toEqual([null, null]);
+      redis!.pipeline = () => ({ ...pipeline(), exec: () => Promise.resolve([[new Error('READONLY replica'), null]]) });
+      await expect(counter.lockedUntil(['alice'])).resolves.toEqual([null]);
+      redis!.pipeline = pipeline;
+      expect((await counter.lockedUntil(['alice']))[0]).toBeInstanceOf(Date);
+    });
+  }
+
   it('takes back one reserved attempt on release(), never below zero', async () => {
     for (let i = 0; i < LIMIT; i++) await counter.reserve('alice');
     await counter.release('Alice');

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Injectable, Optional } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { RedisConnection } from '../common/redis.provider';
 import { usernameKey } from '../common/username-key';
@@ -26,6 +26,7 @@ export interface LockStatus {
  */
 @Injectable()
 export class LoginFailureCounter implements LockoutSource {
+  private readonly logger = new Logger(LoginFailureCounter.name);
   private readonly memory = new Map<string, { count: number; resetAt: number }>();
   private readonly limit: number;
 
@@ -98,9 +99,18 @@ export class LoginFailureCounter implements LockoutSource {
     if (this.redis.client) {
       const pipeline = this.redis.client.pipeline();
       for (const key of keys) pipeline.get(key).pttl(key);
-      const results = (await pipeline.exec()) ?? [];
+      // The lock state is one column of the users list: while Redis does not answer the list is
+      // still served, without it (the sign-in path reports the outage on its own).
+      const results = await pipeline.exec().catch((error: unknown) => {
+        this.logger.warn(`lock state unreadable, users listed without it: ${(error as Error)?.message ?? 'unknown error'}`);
+        return null;
+      });
+      if (results === null) return keys.map(() => null);
       const failure = results.find(([error]) => error)?.[0];
-      if (failure) throw failure;
+      if (failure) {
+        this.logger.warn(`lock state unreadable, users listed without it: ${failure.message}`);
+        return keys.map(() => null);
+      }
       return keys.map((_key, i) => {
         const count = Number(results[2 * i]?.[1] ?? 0);
         const ttl = Number(results[2 * i + 1]?.[1] ?? -2);
