@@ -18,7 +18,7 @@ function actorForms(actor: string): string[] {
 /** An IPv4 address is recorded plain or IPv4-mapped (::ffff:1.2.3.4), depending on the listening socket. */
 function ipForms(ip: string): string[] {
   const mapped = IPV4_MAPPED.exec(ip);
-  if (mapped) return [ip, mapped[1]];
+  if (mapped) return [ip.toLowerCase(), mapped[1]];
   return isIPv4(ip) ? [ip, `::ffff:${ip}`] : [ip.toLowerCase()];
 }
 
