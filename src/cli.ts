@@ -13,6 +13,7 @@ import { PasswordHasher } from './users/password-hasher';
 import { passwordProblem } from './users/password-policy';
 import { User } from './users/user.entity';
 import { UserLifecycle } from './users/user-lifecycle';
+import { UserLockouts } from './users/user-lockouts';
 import { UsersRepository } from './users/users.repository';
 import { UsersService } from './users/users.service';
 
@@ -30,7 +31,8 @@ class CliModule {
     return {
       module: CliModule,
       imports: [ConfigModule.forRoot(config), CliMetricsModule, DatabaseModule, AuditModule, TypeOrmModule.forFeature([User])],
-      providers: [UsersRepository, UsersService, UserLifecycle, PasswordHasher],
+      // The CLI counts no sign-in failures: its UserLockouts has no counter attached (nobody is locked).
+      providers: [UsersRepository, UsersService, UserLifecycle, UserLockouts, PasswordHasher],
     };
   }
 }
