@@ -1,6 +1,6 @@
 /**
  * The SOC console in a real browser: Debian's headless Chromium driven by playwright-core.
- * (`scripts/ensure-chromium.sh` installs /usr/bin/chromium when it is missing.)
+ * (test/support/browser.ts: the browser, the app on a known port, the watched pages.)
  *
  * The browser's origin must be in ALLOWED_ORIGINS for cookie-authenticated writes and the
  * WebSocket, so the app is booted here on a port chosen beforehand.
@@ -8,27 +8,16 @@
  */
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { expectWatchedClean, launchBrowser, openWatchedPage, signIn, startConsoleApp, type ConsoleApp, type WatchedPage } from './support/browser';
 import { apiKey, bearer, call, createUser, login } from './support/http';
-import { freePort } from './support/server-process';
-import { ADMIN, databaseForFile, startTestApp } from './support/test-app';
+import { ADMIN, databaseForFile } from './support/test-app';
 
 jest.setTimeout(60_000);
 
 /** What the canaries leave on a page: an injected inline script's mark, and whether alert() ran. */
 type CanaryWindow = Window & { __inline?: unknown; __xss?: boolean };
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const ROOT = path.resolve(__dirname, '..');
 const SCREENSHOTS = path.join(ROOT, '.tmp', 'console-screenshots');
 const XSS_TITLE = '<img src=x onerror=alert(1)>';
@@ -39,48 +28,18 @@ const FIREFOX_ON_WINDOWS = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) 
 /** UPDATE_DOCS_SCREENSHOTS=1 also writes the screenshots the documentation shows (docs/*.png). */
 const DOCS_SCREENSHOTS = process.env.UPDATE_DOCS_SCREENSHOTS === '1';
 
-interface ConsoleApp {
-  origin: string;
-  port: number;
-  close(): Promise<void>;
-}
-
-/** The real app (app.setup.ts) on a known port, so that its origin can be allowed. */
-async function startConsoleApp(database: { url?: string; dataDir?: string }, env: Record<string, string>, fixedPort?: number): Promise<ConsoleApp> {
-  for (let attempt = 1; ; attempt++) {
-    const port = fixedPort ?? (await freePort());
-    const origin = `http://127.0.0.1:${port}`;
-    try {
-      const t = await startTestApp({ PORT: String(port), ALLOWED_ORIGINS: origin, ...env }, database);
-      return { origin, port, close: () => t.close() };
-    } catch (error) {
-      // Someone took the port between freePort() and listen(): pick another.
-      if (fixedPort === undefined && attempt < 3 && (error as NodeJS.ErrnoException).code === 'EADDRINUSE') continue;
-      throw error;
-    }
-  }
-}
-
-interface Watched {
-  page: Page;
-  context: BrowserContext;
-  cspViolations: string[];
-  pageErrors: string[];
-  dialogs: string[];
-}
-
 describe('SOC console in a real browser', () => {
   let db: Awaited<ReturnType<typeof databaseForFile>>;
   let server: ConsoleApp;
   let browser: Browser;
   let adminToken: string;
   let ingestKey: string;
-  const contexts: Watched[] = [];
+  const contexts: WatchedPage[] = [];
 
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
     db = await databaseForFile();
-    const launching = chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+    const launching = launchBrowser();
     server = await startConsoleApp(db, APP_ENV);
     browser = await launching;
     adminToken = await login(server.origin, ADMIN.username, ADMIN.password);
@@ -97,48 +56,17 @@ describe('SOC console in a real browser', () => {
     await db?.drop();
   });
 
-  afterEach(() => {
-    for (const watched of contexts) {
-      expect(watched.cspViolations).toEqual([]);
-      expect(watched.pageErrors).toEqual([]);
-      expect(watched.dialogs).toEqual([]);
-    }
-  });
+  afterEach(() => expectWatchedClean(contexts));
 
-  async function openConsole(options: { userAgent?: string } = {}): Promise<Watched> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, userAgent: options.userAgent });
-    const page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    const watched: Watched = { page, context, cspViolations: [], pageErrors: [], dialogs: [] };
-    page.on('console', (msg) => {
-      if (msg.text().includes('Content Security Policy')) watched.cspViolations.push(msg.text());
-    });
-    page.on('pageerror', (error) => watched.pageErrors.push(String(error)));
-    page.on('dialog', (dialog) => {
-      watched.dialogs.push(`${dialog.type()}: ${dialog.message()}`);
-      void dialog.dismiss();
-    });
-    // A violation report reaches the page as an event even when the console stays quiet.
-    await page.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (event) =>
-        console.error(`Content Security Policy violation: ${event.violatedDirective} ${event.blockedURI}`),
-      );
-    });
-    await page.goto(`${server.origin}/`);
+  async function openConsole(options: { userAgent?: string } = {}): Promise<WatchedPage> {
+    const watched = await openWatchedPage(browser, server.origin, { width: 1280, height: 800 }, options);
     contexts.push(watched);
     return watched;
   }
 
-  async function signIn(page: Page, username: string, password: string): Promise<void> {
-    await page.locator('#signin-view').waitFor({ state: 'visible' });
-    await page.fill('#signin-username', username);
-    await page.fill('#signin-password', password);
-    await page.click('#signin-submit');
-  }
-
   const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
 
-  let admin: Watched;
+  let admin: WatchedPage;
 
   it('serves the page under a strict CSP', async () => {
     const reply = await fetch(`${server.origin}/`);
@@ -738,12 +666,12 @@ describe('SOC console in a real browser', () => {
 
   describe('sessions', () => {
     let roamerId: string;
-    const cookieOf = async (watched: Watched) => (await watched.context.cookies()).find((c) => c.name === 'access_token')?.value;
+    const cookieOf = async (watched: WatchedPage) => (await watched.context.cookies()).find((c) => c.name === 'access_token')?.value;
     const meWith = async (token: string | undefined) =>
       (await call(server.origin, 'GET', '/api/v1/auth/me', { headers: { cookie: `access_token=${token}` } })).status;
 
     /** A device of the roamer: signed in, on the live alerts page with its socket open. */
-    async function roamerDevice(userAgent?: string, existing?: Watched): Promise<Watched> {
+    async function roamerDevice(userAgent?: string, existing?: WatchedPage): Promise<WatchedPage> {
       const device = existing ?? (await openConsole({ userAgent }));
       await signIn(device.page, ROAMER.username, ROAMER.password);
       await device.page.locator('#console-view').waitFor({ state: 'visible' });
@@ -754,14 +682,14 @@ describe('SOC console in a real browser', () => {
     /** The live-alerts socket is open (its badge may be on a page not shown). */
     const socketLive = (page: Page) => page.locator('#conn-state[data-state="live"]').waitFor({ state: 'attached' });
 
-    async function backAtSignIn(device: Watched): Promise<void> {
+    async function backAtSignIn(device: WatchedPage): Promise<void> {
       await device.page.locator('#signin-view').waitFor({ state: 'visible', timeout: 8000 });
       expect(await device.page.isVisible('#console-view')).toBe(false);
     }
 
-    let here: Watched;
-    let firefox: Watched;
-    let hostile: Watched;
+    let here: WatchedPage;
+    let firefox: WatchedPage;
+    let hostile: WatchedPage;
 
     beforeAll(async () => {
       roamerId = (await createUser(server.origin, adminToken, ROAMER.username, 'analyst', ROAMER.password)).id;

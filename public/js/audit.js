@@ -102,6 +102,18 @@ function isoOf(value) {
 }
 
 /** The filters as the form holds them, or { error, field } for the first that is wrong. */
+/** The filters, or null after saying what is wrong with them (the field takes the focus). */
+function validFilters() {
+  const filters = readFilters();
+  if (filters.error) {
+    message($('audit-message'), filters.error);
+    $(filters.field).focus();
+    return null;
+  }
+  message($('audit-message'), '');
+  return filters;
+}
+
 function readFilters() {
   const since = isoOf($('audit-since').value);
   const until = isoOf($('audit-until').value);
@@ -153,13 +165,8 @@ function failed(error, what) {
 }
 
 async function load() {
-  const filters = readFilters();
-  if (filters.error) {
-    message($('audit-message'), filters.error);
-    $(filters.field).focus();
-    return;
-  }
-  message($('audit-message'), '');
+  const filters = validFilters();
+  if (!filters) return;
   const seq = ++loadSeq;
   try {
     const events = await get(`/audit/events${listQuery(filters)}`);
@@ -302,13 +309,8 @@ const today = () => {
  * a step-up route: a 403 step_up_required asks for the second factor and tries once more.
  */
 async function exportEvents() {
-  const filters = readFilters();
-  if (filters.error) {
-    message($('audit-message'), filters.error);
-    $(filters.field).focus();
-    return;
-  }
-  message($('audit-message'), '');
+  const filters = validFilters();
+  if (!filters) return;
   const button = $('audit-export');
   await busy(button, async () => {
     const url = `${API}/audit/events/export${query({ since: filters.since, until: filters.until })}`;

@@ -47,7 +47,20 @@ export class UpdateAlertDto {
   assignee?: string | null;
 }
 
-export class ListAlertsQuery {
+/** The time window on created_at, shared by the list and the summary. */
+export class AlertSummaryQuery {
+  @ApiPropertyOptional({ description: 'ISO 8601 time: alerts created at or after it' })
+  @OptionalField()
+  @IsTimestamp()
+  since?: string;
+
+  @ApiPropertyOptional({ description: 'ISO 8601 time: alerts created before it' })
+  @OptionalField()
+  @IsTimestamp()
+  until?: string;
+}
+
+export class ListAlertsQuery extends AlertSummaryQuery {
   @ApiPropertyOptional({ enum: ALERT_STATUSES })
   @OptionalField()
   @IsIn(ALERT_STATUSES, { message: `status must be one of ${ALERT_STATUSES.join(', ')}` })
@@ -99,28 +112,6 @@ export class ListAlertsQuery {
   // eslint-disable-next-line no-control-regex -- refusing control characters is the point
   @Matches(/^[^\u0000-\u001f\u007f]+$/, { message: 'assignee must be a username or none' })
   assignee?: string;
-
-  @ApiPropertyOptional({ description: 'ISO 8601 time: alerts created at or after it' })
-  @OptionalField()
-  @IsTimestamp()
-  since?: string;
-
-  @ApiPropertyOptional({ description: 'ISO 8601 time: alerts created before it' })
-  @OptionalField()
-  @IsTimestamp()
-  until?: string;
-}
-
-export class AlertSummaryQuery {
-  @ApiPropertyOptional({ description: 'ISO 8601 time: alerts created at or after it' })
-  @OptionalField()
-  @IsTimestamp()
-  since?: string;
-
-  @ApiPropertyOptional({ description: 'ISO 8601 time: alerts created before it' })
-  @OptionalField()
-  @IsTimestamp()
-  until?: string;
 }
 
 export interface AlertView {
