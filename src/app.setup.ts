@@ -5,13 +5,13 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { parse as parseCookies } from 'cookie';
 import express, { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
-import { Logger } from 'nestjs-pino';
+import { Logger, PinoLogger } from 'nestjs-pino';
 import { AuthenticatingWsAdapter } from './realtime/authenticating-ws-adapter';
 import { isJsonRequest, jsonBodyPipeline, MAX_BODY_BYTES } from './common/body-limits';
 import { checkBodyShape } from './common/body-shape';
 import { clientInfo } from './common/client-info';
 import { errorResponse, HttpExceptionFilter, sendError } from './common/http-exception.filter';
-import { requestIdFor } from './common/logging';
+import { type RequestLogger, requestStart } from './common/logging';
 import { ContractValidationPipe } from './common/validation';
 import { validationException } from './common/validation-exception';
 import { AuditRecorder } from './audit/audit-recorder';
@@ -36,11 +36,8 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   app.disable('x-powered-by');
   // Every answer is specific to its caller and current: an ETag (a SHA-1 of each body) buys nothing.
   app.set('etag', false);
-  // The request id first, so that answers which never reach pino-http (body parser errors) carry it too.
-  app.use((req: Request & { id?: unknown }, res: Response, next: NextFunction) => {
-    req.id = requestIdFor(req, res);
-    next();
-  });
+  // The request id and log line first, so that every answer (body parser errors too) carries and logs them.
+  app.use(requestStart(applicationLogger()));
   app.use(
     helmet({
       contentSecurityPolicy: {
@@ -88,6 +85,13 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   const audit = app.get(AuditGateway, { strict: false });
   app.get(MetricsServer).registerSocketGauge(() => ({ alerts: alerts.openSockets, audit: audit.openSockets }));
   return app;
+}
+
+/** nestjs-pino's root logger, made when the app's Logger was (the first line of configureApp). */
+function applicationLogger(): RequestLogger {
+  const root = PinoLogger.root as RequestLogger | undefined;
+  if (!root) throw new Error('nestjs-pino made no root logger: LoggerModule.forRoot must be imported');
+  return root;
 }
 
 /**
