@@ -130,6 +130,27 @@ describe('second factors: TOTP, recovery codes and step-up', () => {
       expect((await secondStep(t.baseUrl, first.body.mfa_token, { code: codeAt(secret, 1) })).status).toBe(401);
     });
 
+    it('expires an mfa_token when the account changes before the second step: a password reset, a role change, disabling', async () => {
+      const patches = [{ password: `reset-${tag()}-${tag()}` }, { role: 'viewer' }, { disabled: true }];
+      for (const patch of patches) {
+        const user = await person();
+        const { secret } = await enrolTotp(t.baseUrl, user.token);
+        const first = await passwordStep(t.baseUrl, user.username, user.password);
+        expect(first.status).toBe(200);
+        const changed = await call(t.baseUrl, 'PATCH', `/api/v1/users/${user.id}`, { headers: bearer(adminToken), body: patch });
+        expect(changed.status).toBe(200);
+        const second = await secondStep(t.baseUrl, first.body.mfa_token, { code: codeAt(secret) });
+        expect({ patch, status: second.status }).toEqual({ patch, status: 401 });
+        expect(second.body.message).toBe('this sign-in has expired or was already used; sign in with your password again');
+        expect(second.headers.get('set-cookie')).toBeNull();
+      }
+      // Unchanged, the same two steps sign in (the refusal above is the change's doing).
+      const user = await person();
+      const { secret } = await enrolTotp(t.baseUrl, user.token);
+      const first = await passwordStep(t.baseUrl, user.username, user.password);
+      expect((await secondStep(t.baseUrl, first.body.mfa_token, { code: codeAt(secret) })).status).toBe(200);
+    });
+
     it('refuses a wrong code with 401, and a code that was already accepted (replay) with 401', async () => {
       const user = await person();
       const { secret } = await enrolTotp(t.baseUrl, user.token);

@@ -173,7 +173,8 @@ describe(AuthService.name, () => {
       const answer = await sut.login('alice', PASSWORD, CLIENT);
 
       expect(answer).toEqual({ mfa_required: true, mfa_token: 'pending-token', methods: ['totp', 'recovery'], expires_in: 300 });
-      expect(pending.start).toHaveBeenCalledWith('id-alice', ['totp', 'recovery']);
+      // Bound to the account row whose password was checked (its version), not only to its id.
+      expect(pending.start).toHaveBeenCalledWith(expect.objectContaining({ id: 'id-alice', version: 1 }), ['totp', 'recovery']);
       expect(sessions.create).not.toHaveBeenCalled();
     });
 

@@ -83,7 +83,7 @@ export class AuthService {
     const methods = await this.pending.methodsOf(found.id);
     if (methods.length > 0) {
       this.audit.record({ type: 'auth.login', outcome: 'success', actor: found.username, reason: 'password verified; second factor required', client });
-      return this.pending.start(found.id, methods);
+      return this.pending.start(found, methods);
     }
     const issued = await this.signIn(found, client, ['pwd']);
     if (!issued) {

@@ -239,19 +239,24 @@ export class MfaRepository {
     return moved.length === 1;
   }
 
-  async insertPendingSignIn(tokenHash: string, userId: string, ttlSeconds: number): Promise<void> {
+  /** A pending sign-in for the account row at `userVersion`, the one whose password was checked. */
+  async insertPendingSignIn(tokenHash: string, userId: string, userVersion: number, ttlSeconds: number): Promise<void> {
     await this.dataSource.query(`DELETE FROM "mfa_pending_signins" WHERE "expires_at" < now() - interval '1 hour'`);
     await this.dataSource.query(
-      `INSERT INTO "mfa_pending_signins" ("token_hash", "user_id", "expires_at") VALUES ($1, $2, now() + make_interval(secs => $3))`,
-      [tokenHash, userId, ttlSeconds],
+      `INSERT INTO "mfa_pending_signins" ("token_hash", "user_id", "user_version", "expires_at") VALUES ($1, $2, $3, now() + make_interval(secs => $4))`,
+      [tokenHash, userId, userVersion, ttlSeconds],
     );
   }
 
-  /** The user of a pending sign-in that is unexpired, unused and has fewer than `maxFailures` failures. */
+  /**
+   * The user of a pending sign-in that is unexpired, unused, has fewer than `maxFailures` failures,
+   * and whose account has not changed since its password was checked.
+   */
   async pendingSignIn(tokenHash: string, maxFailures: number): Promise<string | null> {
     const [row] = await rows<{ user_id: string }>(
       this.dataSource,
-      `SELECT "user_id" FROM "mfa_pending_signins" WHERE "token_hash" = $1 AND "expires_at" > now() AND "failures" < $2`,
+      `SELECT p."user_id" FROM "mfa_pending_signins" p JOIN "users" u ON u."id" = p."user_id" AND u."version" = p."user_version"
+        WHERE p."token_hash" = $1 AND p."expires_at" > now() AND p."failures" < $2`,
       [tokenHash, maxFailures],
     );
     return row?.user_id ?? null;
@@ -261,11 +266,16 @@ export class MfaRepository {
     await this.dataSource.query(`UPDATE "mfa_pending_signins" SET "failures" = "failures" + 1 WHERE "token_hash" = $1`, [tokenHash]);
   }
 
-  /** Uses up a pending sign-in: the user for the one caller that deleted it while still good. */
+  /**
+   * Uses up a pending sign-in: the user for the one caller that deleted it while still good, its
+   * account unchanged since the password check (a change committed during the factor check wins).
+   */
   async consumePendingSignIn(tokenHash: string, maxFailures: number): Promise<string | null> {
     const [row] = await rows<{ user_id: string }>(
       this.dataSource,
-      `DELETE FROM "mfa_pending_signins" WHERE "token_hash" = $1 AND "expires_at" > now() AND "failures" < $2 RETURNING "user_id"`,
+      `DELETE FROM "mfa_pending_signins" p USING "users" u
+        WHERE p."token_hash" = $1 AND p."expires_at" > now() AND p."failures" < $2 AND u."id" = p."user_id" AND u."version" = p."user_version"
+        RETURNING p."user_id"`,
       [tokenHash, maxFailures],
     );
     return row?.user_id ?? null;

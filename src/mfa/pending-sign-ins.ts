@@ -41,9 +41,14 @@ export class PendingSignIns {
     return methods;
   }
 
-  async start(userId: string, methods: MfaChallengeView['methods']): Promise<MfaChallengeView> {
+  /**
+   * A pending sign-in for the account as its password was checked (`version`): any change to the
+   * account before the second step (a password reset, a role, disabling) makes the mfa_token
+   * expire, so an old password cannot finish a sign-in begun before it was changed.
+   */
+  async start(user: Pick<User, 'id' | 'version'>, methods: MfaChallengeView['methods']): Promise<MfaChallengeView> {
     const token = randomBytes(32).toString('base64url');
-    await this.repository.insertPendingSignIn(hashOf(token), userId, MFA_TOKEN_TTL_SECONDS);
+    await this.repository.insertPendingSignIn(hashOf(token), user.id, user.version, MFA_TOKEN_TTL_SECONDS);
     return { mfa_required: true, mfa_token: token, methods, expires_in: MFA_TOKEN_TTL_SECONDS };
   }
 

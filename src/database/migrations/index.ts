@@ -11,6 +11,7 @@ import { SecondFactors1764370000009 } from './1764370000009-SecondFactors';
 import { SingleSignOn1764370000010 } from './1764370000010-SingleSignOn';
 import { AlertTriage1764370000011 } from './1764370000011-AlertTriage';
 import { AlertCounts1764370000012 } from './1764370000012-AlertCounts';
+import { PendingSignInVersion1764370000013 } from './1764370000013-PendingSignInVersion';
 
 /** Every migration, in order; the app runs them at start-up. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   SingleSignOn1764370000010,
   AlertTriage1764370000011,
   AlertCounts1764370000012,
+  PendingSignInVersion1764370000013,
 ];
