@@ -12,6 +12,7 @@ import { checkBodyShape } from './common/body-shape';
 import { clientInfo } from './common/client-info';
 import { errorResponse, HttpExceptionFilter, sendError } from './common/http-exception.filter';
 import { type RequestLogger, requestStart } from './common/logging';
+import { fixedHeaders, inOneLayer } from './common/edge-steps';
 import { ContractValidationPipe } from './common/validation';
 import { validationException } from './common/validation-exception';
 import { AuditRecorder } from './audit/audit-recorder';
@@ -24,7 +25,9 @@ import { MetricsService } from './metrics/metrics.service';
 export const API_PREFIX = 'api/v1';
 /** public/ at the project root, whether this file runs from src/ (tests) or dist/src/ (builds). */
 export const PUBLIC_DIR = path.resolve(__dirname, path.basename(path.dirname(__dirname)) === 'dist' ? '../..' : '..', 'public');
-const LOGIN_PATH = `/${API_PREFIX}/auth/token`;
+/** The login and the routes under it (its second step), where a refused body is a failed login. */
+const LOGIN_PATHS = new RegExp(`^/${API_PREFIX}/auth/token(?:/|$)`, 'i');
+const DOCS_PATH = /^\/api\/docs(?:\/|$)/i;
 const DOCS_CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'";
 
 /** The one function that configures an app: main.ts and every e2e test call it. */
@@ -36,37 +39,26 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   app.disable('x-powered-by');
   // Every answer is specific to its caller and current: an ETag (a SHA-1 of each body) buys nothing.
   app.set('etag', false);
-  // The request id and log line first, so that every answer (body parser errors too) carries and logs them.
-  app.use(requestStart(applicationLogger()));
-  app.use(
-    helmet({
-      contentSecurityPolicy: {
-        directives: {
-          defaultSrc: ["'self'"],
-          scriptSrc: ["'self'"],
-          styleSrc: ["'self'"],
-          imgSrc: ["'self'", 'data:'],
-          connectSrc: ["'self'"],
-          objectSrc: ["'none'"],
-          frameAncestors: ["'none'"],
-          baseUri: ["'none'"],
-          formAction: ["'self'"],
-          upgradeInsecureRequests: null,
-        },
-      },
-      crossOriginEmbedderPolicy: false,
-    }),
-  );
-  // Swagger UI ships inline styles; only its pages get style-src 'unsafe-inline'.
-  app.use('/api/docs', (_req: Request, res: Response, next: NextFunction) => {
-    res.setHeader('Content-Security-Policy', DOCS_CSP);
-    next();
-  });
-  parseCookiesOnFirstRead(app);
-  app.use(jsonBodyPipeline(express.json({ limit: MAX_BODY_BYTES, type: isJsonRequest }), checkBodyShape));
-  app.use(LOGIN_PATH, auditRefusedLogins(app.get(AuditRecorder, { strict: false }), app.get(MetricsService, { strict: false })));
   const parserLogger = new NestLogger('BodyParser');
-  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => sendError(error, req, res, parserLogger));
+  const refusedLogin = auditRefusedLogins(app.get(AuditRecorder, { strict: false }), app.get(MetricsService, { strict: false }));
+  // The steps every request takes before routing, as one layer (common/edge-steps.ts says why):
+  // the request id and log line first, so that every answer (body refusals too) carries and logs them.
+  app.use(
+    inOneLayer<Request, Response>(
+      [
+        requestStart(applicationLogger()),
+        fixedHeaders(securityHeaders()),
+        docsPolicy,
+        jsonBodyPipeline(express.json({ limit: MAX_BODY_BYTES, type: isJsonRequest }), checkBodyShape),
+        consoleFiles(),
+      ],
+      (error, req, res) => {
+        refusedLogin(error, req);
+        sendError(error, req, res, parserLogger);
+      },
+    ),
+  );
+  parseCookiesOnFirstRead(app);
   app.setGlobalPrefix(API_PREFIX, { exclude: ['healthz', 'readyz'] });
   app.useGlobalPipes(
     // Unknown fields are refused, those Nest and class-transformer drop silently (__proto__, toString …) too.
@@ -78,13 +70,39 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   );
   app.useGlobalFilters(new HttpExceptionFilter());
   app.useWebSocketAdapter(new AuthenticatingWsAdapter(app));
-  app.use(consoleFiles());
   setUpOpenApi(app);
   answerOutsideNestAsJson(app);
   const alerts = app.get(AlertsGateway, { strict: false });
   const audit = app.get(AuditGateway, { strict: false });
   app.get(MetricsServer).registerSocketGauge(() => ({ alerts: alerts.openSockets, audit: audit.openSockets }));
   return app;
+}
+
+/** The security headers of every answer, as helmet sets them. */
+function securityHeaders(): ReturnType<typeof helmet> {
+  return helmet({
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        upgradeInsecureRequests: null,
+      },
+    },
+    crossOriginEmbedderPolicy: false,
+  });
+}
+
+/** Swagger UI ships inline styles; only its pages get style-src 'unsafe-inline'. */
+function docsPolicy(req: Request, res: Response, next: NextFunction): void {
+  if (DOCS_PATH.test(req.path)) res.setHeader('Content-Security-Policy', DOCS_CSP);
+  next();
 }
 
 /** nestjs-pino's root logger, made when the app's Logger was (the first line of configureApp). */
@@ -119,14 +137,12 @@ function parseCookiesOnFirstRead(app: NestExpressApplication): void {
  * the wrong shape) are audited and counted like any other failed login: a SOC wants to see them.
  * The username is not known, or not trusted, at this point.
  */
-function auditRefusedLogins(audit: AuditRecorder, metrics: MetricsService): (error: unknown, req: Request, res: Response, next: NextFunction) => void {
-  return (error, req, _res, next) => {
-    const reason = req.method === 'POST' ? refusedLoginReason(error) : null;
-    if (reason) {
-      audit.record({ type: 'auth.login', outcome: 'failure', actor: null, reason, client: clientInfo(req) });
-      metrics.countAuthentication('login', 'failure', reason);
-    }
-    next(error);
+function auditRefusedLogins(audit: AuditRecorder, metrics: MetricsService): (error: unknown, req: Request) => void {
+  return (error, req) => {
+    const reason = req.method === 'POST' && LOGIN_PATHS.test(req.path) ? refusedLoginReason(error) : null;
+    if (!reason) return;
+    audit.record({ type: 'auth.login', outcome: 'failure', actor: null, reason, client: clientInfo(req) });
+    metrics.countAuthentication('login', 'failure', reason);
   };
 }
 
@@ -159,12 +175,11 @@ function consoleFiles(): (req: Request, res: Response, next: NextFunction) => vo
  */
 function answerOutsideNestAsJson(app: NestExpressApplication): void {
   const logger = new NestLogger('HttpEdge');
-  const nestRoutes = new RegExp(`^/${API_PREFIX}(/|$)`, 'i');
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    if (!/^\/api(\/|$)/i.test(req.path) || nestRoutes.test(req.path)) return next();
-    sendError(new NotFoundException(`nothing at ${req.method} ${req.path}`), req, res, logger);
-  });
-  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => sendError(error, req, res, logger));
+  // Matches, without consuming it, a path under /api but not under /api/v1: API requests pass
+  // these two layers with one failed match each, and the path the handlers see is not cut.
+  const outsideNest = new RegExp(`^(?=/api(?:/|$))(?!/${API_PREFIX}(?:/|$))`, 'i');
+  app.use(outsideNest, (req: Request, res: Response) => sendError(new NotFoundException(`nothing at ${req.method} ${req.path}`), req, res, logger));
+  app.use(outsideNest, (error: unknown, req: Request, res: Response, _next: NextFunction) => sendError(error, req, res, logger));
 }
 
 function setUpOpenApi(app: NestExpressApplication): void {

@@ -45,10 +45,15 @@ export class AuthGuard implements CanActivate {
     return rule;
   }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /** Synchronous where nothing is to be checked, so that Nest need not await a promise for it. */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const rule = this.ruleOf(context);
     if (rule.isPublic) return true;
+    return this.admit(context, rule);
+  }
+
+  private async admit(context: ExecutionContext, rule: RouteRule): Promise<boolean> {
     const http = context.switchToHttp();
     const request = http.getRequest<AuthenticatedRequest>();
     const decision = await this.authenticator.authenticate(httpCarrier(request), rule);

@@ -23,9 +23,13 @@ export class LoginThrottlerGuard extends ThrottlerGuard {
     super(options, storage, reflector);
   }
 
-  /** Only guess-limited routes are counted; every other route passes without the throttler's own lookups. */
-  override canActivate(context: ExecutionContext): Promise<boolean> {
-    if (guessLimitOf(context) === undefined) return Promise.resolve(true);
+  /**
+   * Only guess-limited routes are counted; every other route passes without the throttler's own
+   * lookups, and synchronously, so that Nest need not await a promise for it.
+   */
+  // @ts-expect-error ThrottlerGuard declares Promise<boolean>; Nest's CanActivate allows a boolean, and Nest checks for one first.
+  override canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    if (guessLimitOf(context) === undefined) return true;
     return super.canActivate(context);
   }
 
