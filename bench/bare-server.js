@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// node bench/bare-server.js <express|http> <port>: the bench's baselines — a bare Express 5 app and
-// a bare node:http server answering GET /healthz (and /readyz, for waitReady) with the same small
+// node bench/bare-server.js <express|http|nest> <port>: the bench's baselines — a bare Express 5 app,
+// a bare NestJS app on Express (one controller; what the framework alone costs) and a bare node:http server answering GET /healthz (and /readyz, for waitReady) with the same small
 // JSON as AuroraSOC's /healthz. Nothing else: no middleware, no logging. The limit a pipeline can reach.
 const http = require('node:http');
 
@@ -25,10 +25,44 @@ function bareExpress() {
   return http.createServer(app);
 }
 
-const server = kind === 'express' ? bareExpress() : kind === 'http' ? bareHttp() : null;
-if (!server) {
-  process.stderr.write('usage: node bench/bare-server.js <express|http> <port>\n');
-  process.exit(2);
+/** NestJS on its Express adapter with one controller and nothing else (no body parser, no logger). */
+async function bareNest() {
+  require('reflect-metadata');
+  const { NestFactory } = require('@nestjs/core');
+  const { Controller, Get, Module } = require('@nestjs/common');
+  class Probes {
+    alive() {
+      return { status: 'ok' };
+    }
+    ready() {
+      return { status: 'ok' };
+    }
+  }
+  for (const [method, route] of [
+    ['alive', 'healthz'],
+    ['ready', 'readyz'],
+  ]) {
+    Get(route)(Probes.prototype, method, Object.getOwnPropertyDescriptor(Probes.prototype, method));
+  }
+  Controller()(Probes);
+  class ProbesModule {}
+  Module({ controllers: [Probes] })(ProbesModule);
+  const app = await NestFactory.create(ProbesModule, { logger: false, bodyParser: false });
+  app.enableShutdownHooks();
+  await app.listen(Number(port), '127.0.0.1');
 }
-server.listen(Number(port), '127.0.0.1');
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+
+if (kind === 'nest') {
+  bareNest().catch((error) => {
+    process.stderr.write(`${error.stack}\n`);
+    process.exit(1);
+  });
+} else {
+  const server = kind === 'express' ? bareExpress() : kind === 'http' ? bareHttp() : null;
+  if (!server) {
+    process.stderr.write('usage: node bench/bare-server.js <express|http|nest> <port>\n');
+    process.exit(2);
+  }
+  server.listen(Number(port), '127.0.0.1');
+  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+}

@@ -2,8 +2,8 @@
 // node bench/compare-builds.js <name>=<build> ... — CPU µs per request of several builds of the
 // server (and of the bare baselines), interleaved round by round, each server pinned to the last
 // core and the load generator (this process) to the first, so that neither steals the other's
-// core. A <build> is a copy of dist/ (cp -r dist /tmp/before), `express` or `http`
-// (bench/bare-server.js). BENCH_ROUTES (healthz,jwt,cookie,key), BENCH_ROUNDS (4), BENCH_SECONDS (3).
+// core. A <build> is a copy of dist/ (cp -r dist /tmp/before), or `express`, `nest` or `http`
+// (bench/bare-server.js's baselines). BENCH_ROUTES (healthz,jwt,cookie,key), BENCH_ROUNDS (4), BENCH_SECONDS (3).
 // Pinned, the rounds of one build agree within a few per cent on this 2-core machine, where
 // unpinned rounds moved by up to ±100 µs: small cuts can be told from noise (bench/RESULTS.md).
 // Embedded databases: /me needs none once warm. Needs taskset (util-linux); runs unpinned without it.
@@ -31,7 +31,7 @@ const ENV = {
 };
 
 function start(name, build, port) {
-  const bare = build === 'express' || build === 'http';
+  const bare = build === 'express' || build === 'http' || build === 'nest';
   const script = bare ? [path.join(__dirname, 'bare-server.js'), build, String(port)] : [path.join(path.resolve(build), 'src/main.js')];
   const command = CAN_PIN ? ['taskset', '-c', SERVER_CORE, process.execPath] : [process.execPath];
   const child = spawn(command[0], [...command.slice(1), ...script], {
@@ -53,7 +53,7 @@ function requestFor(server, route) {
 async function main() {
   const builds = process.argv.slice(2).map((arg) => arg.split('='));
   if (builds.length === 0 || builds.some(([name, build]) => !name || !build)) {
-    process.stderr.write('usage: node bench/compare-builds.js <name>=<dist copy|express|http> ...\n');
+    process.stderr.write('usage: node bench/compare-builds.js <name>=<dist copy|express|nest|http> ...\n');
     process.exit(2);
   }
   if (CAN_PIN) spawnSync('taskset', ['-p', '-c', '0', String(process.pid)]);
@@ -65,14 +65,16 @@ async function main() {
       if (!server.bare) server.credentials = await credentials(server.url);
     }
     const results = new Map();
-    for (let round = 0; round < ROUNDS; round++) {
+    // Round 0 only warms every build and route up (V8 optimises the hot path over the first seconds).
+    for (let round = -1; round < ROUNDS; round++) {
       // Alternate the order, so that neither end of a round is always the same build.
-      const order = round % 2 ? [...servers].reverse() : servers;
+      const order = round % 2 !== 0 ? [...servers].reverse() : servers;
       for (const route of ROUTES) {
         for (const server of order.filter((s) => route === 'healthz' || !s.bare)) {
           const request = requestFor(server, route);
           await load({ ...request, duration: 1 }, 1, server);
           const outcome = await load(request, SECONDS, server);
+          if (round < 0) continue;
           if (outcome.non2xx) throw new Error(`${server.name} answered ${outcome.non2xx} non-2xx on ${route}`);
           const key = `${route} ${server.name}`;
           results.set(key, [...(results.get(key) ?? []), Math.round(outcome.cpuUsPerRequest)]);
@@ -80,7 +82,7 @@ async function main() {
       }
     }
     console.log(
-      `${ROUNDS} interleaved rounds of ${SECONDS} s, 32 connections; ${CAN_PIN ? `servers on core ${SERVER_CORE}, load on core 0` : 'not pinned (no taskset)'}`,
+      `A warm-up round, then ${ROUNDS} interleaved rounds of ${SECONDS} s, 32 connections; ${CAN_PIN ? `servers on core ${SERVER_CORE}, load on core 0` : 'not pinned (no taskset)'}`,
     );
     console.log('| route | build | CPU µs/request (median) | per round |\n|---|---|---:|---|');
     for (const [key, values] of results) console.log(`| ${key.replace(' ', ' | ')} | ${median(values)} | ${values.join(', ')} |`);
