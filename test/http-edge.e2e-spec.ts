@@ -112,6 +112,24 @@ describe('cheap refusals at the HTTP edge', () => {
         ]),
       );
     });
+    it('does not audit a refused body on another route as a login', async () => {
+      const elsewhere = { 'x-forwarded-for': '198.51.100.13', 'user-agent': 'http-edge/refused-elsewhere' };
+      const login = { 'x-forwarded-for': '198.51.100.13', 'user-agent': 'http-edge/refused-login-after' };
+      const other = await call(t.baseUrl, 'POST', '/api/v1/alerts', {
+        raw: '{"title":',
+        headers: { ...elsewhere, ...bearer(admin), 'content-type': 'application/json' },
+      });
+      expect(other.status).toBe(400);
+      const refused = await call(t.baseUrl, 'POST', '/api/v1/auth/token', { raw: '{"username":', headers: { ...login, 'content-type': 'application/json' } });
+      expect(refused.status).toBe(400);
+      let events: Json[] = [];
+      // Audit rows are written in order just after the answer: once the later login's row is there, the earlier one would be.
+      await waitFor(async () => {
+        events = (await call(t.baseUrl, 'GET', '/api/v1/audit/events?type=auth.login&outcome=failure&limit=1000', { headers: bearer(admin) })).body;
+        return events.some((event) => event.user_agent === login['user-agent']);
+      }, 5000);
+      expect(events.filter((event) => event.user_agent === elsewhere['user-agent'])).toEqual([]);
+    });
   });
 
   describe("Node's HTTP parser errors", () => {
